@@ -1,0 +1,154 @@
+"""The ASGI application: GraphQL over HTTP and WebSocket, health, readiness, metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from switchboard import db, features
+from switchboard import settings as settings_module
+from switchboard.context import Context, Services
+from switchboard.observability import Telemetry, TelemetryMiddleware
+from switchboard.schema.schema import schema
+from switchboard.settings import Settings
+from switchboard.subscriptions.bus import EventBus
+from switchboard.subscriptions.transport import LocalTransport, RedisTransport, Transport
+from switchboard.timers import Scheduler
+
+log = logging.getLogger(__name__)
+
+
+class _WebSocketAdapter(ASGIWebSocketAdapter):
+    async def close(self, code: int, reason: str) -> None:
+        # We may already have closed it with our own code (4401); don't fail on the second close.
+        if self.ws.application_state == WebSocketState.DISCONNECTED:
+            return
+        with contextlib.suppress(RuntimeError):
+            await self.ws.close(code=code, reason=reason)
+
+
+class GraphQLEndpoint(GraphQL[Context, None]):
+    websocket_adapter_class = _WebSocketAdapter  # type: ignore[assignment]
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        services: Services = request.app.state.services
+        context = Context(services, request=request)
+        context.authenticate(request.headers.get("authorization"))
+        return context
+
+    async def get_root_value(self, request: Any) -> None:
+        return None
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params or {}
+        for key in ("Authorization", "authorization", "token"):
+            if params.get(key):
+                context.authenticate(params[key])
+                break
+        if not context.authenticated:
+            websocket: WebSocket = context.request
+            with contextlib.suppress(RuntimeError):
+                await websocket.close(code=4401, reason="Unauthorized")
+            raise ConnectionRejectionError()
+        return None
+
+
+async def _healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    checks: dict[str, str] = {}
+    try:
+        await db.ping()
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"down: {type(exc).__name__}"
+    if services.redis is not None:
+        try:
+            await services.redis.ping()
+            checks["redis"] = "ok"
+        except (RedisError, OSError) as exc:
+            checks["redis"] = f"down: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+
+async def _metrics(request: Request) -> Response:
+    services: Services = request.app.state.services
+    services.telemetry.events.set(services.bus.dispatched)
+    services.telemetry.subscribers.set(services.bus.subscriber_count)
+    return PlainTextResponse(services.telemetry.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or settings_module.load()
+    telemetry = Telemetry()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.embedded:
+            await db.migrate(settings)
+        await db.init(settings)
+        client = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        transport: Transport = (
+            RedisTransport(client, f"{settings.redis_prefix}:events") if client is not None else LocalTransport()
+        )
+        bus = EventBus(transport, poll_seconds=settings.relay_poll_seconds)
+        scheduler = Scheduler([], poll_seconds=settings.timer_poll_seconds)
+        services = Services(settings=settings, bus=bus, scheduler=scheduler, telemetry=telemetry, redis=client)
+        app.state.services = services
+        await bus.start()
+        await features.start(services)
+        await scheduler.start()
+        try:
+            yield
+        finally:
+            await scheduler.stop()
+            await features.stop(services)
+            await bus.stop()
+            if client is not None:
+                await client.aclose()
+            await db.close()
+
+    endpoint = GraphQLEndpoint(schema, allowed_origins=list(settings.allowed_origins), keep_alive=True, keep_alive_interval=15)
+    origins = list(settings.allowed_origins)
+    return Starlette(
+        routes=[
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", endpoint),
+            Route("/healthz", _healthz),
+            Route("/readyz", _readyz),
+            Route("/metrics", _metrics),
+        ],
+        middleware=[
+            Middleware(TelemetryMiddleware, telemetry=telemetry),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type"],
+            ),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """Factory for ``uvicorn --factory`` and ``switchboard serve --workers N``."""
+    return create_app(settings_module.load())

@@ -1,0 +1,133 @@
+"""The typed request context and the app-wide services it reaches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from switchboard.auth import AuthError, Principal, bearer, verify
+from switchboard.domain.enums import AgentRole, Role
+from switchboard.errors import Forbidden, Unauthenticated
+from switchboard.loaders import Loaders
+from switchboard.tenancy import Tenant
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+    from switchboard.models import Agent
+    from switchboard.observability import Telemetry
+    from switchboard.settings import Settings
+    from switchboard.subscriptions.bus import EventBus
+    from switchboard.timers import Scheduler
+
+
+@dataclass
+class Services:
+    """Owned by the app's lifespan: one of each per process."""
+
+    settings: Settings
+    bus: EventBus
+    scheduler: Scheduler
+    telemetry: Telemetry
+    redis: aioredis.Redis | None = None
+    # Subsystems that later features attach (queue watchers, rate limiter...).
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+class Context:
+    """Built per HTTP request and per WebSocket connection."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        request: Any = None,
+        principal: Principal | None = None,
+        auth_error: str | None = "authentication required",
+    ) -> None:
+        self.services = services
+        self.request = request
+        self.connection_params: dict[str, Any] | None = None
+        self._principal = principal
+        self._auth_error = None if principal else auth_error
+        self._loaders: Loaders | None = None
+        self._agent: Agent | None = None
+
+    # ------------------------------------------------------------ auth
+
+    def authenticate(self, raw_token: object) -> None:
+        """Set the caller from a token value; remember why it failed otherwise."""
+        token = bearer(raw_token)
+        if token is None:
+            self._principal, self._auth_error = None, "authentication required"
+            return
+        try:
+            self._principal, self._auth_error = verify(self.services.settings.jwt_secret, token), None
+        except AuthError as exc:
+            self._principal, self._auth_error = None, str(exc)
+        self._loaders = None
+        self._agent = None
+
+    @property
+    def principal(self) -> Principal:
+        if self._principal is None:
+            raise Unauthenticated(self._auth_error or "authentication required")
+        return self._principal
+
+    @property
+    def authenticated(self) -> bool:
+        return self._principal is not None
+
+    def require(self, *roles: Role) -> Principal:
+        """The caller, who must hold one of ``roles`` (FORBIDDEN otherwise)."""
+        principal = self.principal
+        if roles and principal.role not in roles:
+            raise Forbidden(f"the {principal.role.value} role may not do this")
+        return principal
+
+    async def agent(self) -> Agent | None:
+        """The calling agent's row (None for other roles); a deleted agent is unauthenticated."""
+        principal = self.principal
+        if principal.role is not Role.AGENT or principal.agent_id is None:
+            return None
+        if self._agent is None:
+            agent = await self.loaders.agent.load(principal.agent_id)
+            if agent is None:
+                raise Unauthenticated("the token's agent does not exist in this organization")
+            self._agent = agent
+        return self._agent
+
+    async def require_agent(self) -> Agent:
+        self.require(Role.AGENT)
+        agent = await self.agent()
+        assert agent is not None
+        return agent
+
+    async def is_supervisor(self) -> bool:
+        agent = await self.agent()
+        return agent is not None and agent.role is AgentRole.SUPERVISOR
+
+    # ------------------------------------------------------------ data access
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(self.principal.org)
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.tenant)
+        return self._loaders
+
+    def reset_loaders(self) -> None:
+        """A WebSocket context lives as long as the connection; give each event fresh data."""
+        self._loaders = None
+        self._agent = None
+
+    @property
+    def bus(self) -> EventBus:
+        return self.services.bus
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings

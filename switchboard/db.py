@@ -1,0 +1,79 @@
+"""Database wiring: the tortoise configuration, start-up and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from switchboard.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MODELS_MODULE = "switchboard.models"
+MIGRATIONS_MODULE = "switchboard.migrations"
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or set up at start."""
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    """The tortoise configuration; ``TORTOISE_ORM`` below is the same for the tortoise CLI."""
+    return {
+        "connections": {"default": settings.tortoise_db_url},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _cli_config() -> dict[str, Any]:
+    from switchboard import settings as settings_module
+
+    return tortoise_config(settings_module.load())
+
+
+async def init(settings: Settings) -> None:
+    """Open the connection pool; visible to every task (tortoise's global fallback)."""
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    if settings.embedded:
+        # One writer at a time is SQLite's rule; WAL lets readers go on beside it
+        # and busy_timeout makes a second writer wait instead of failing.
+        conn = connections.get("default")
+        await conn.execute_script("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;")
+
+
+async def close() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply every pending migration (creates the schema on an empty database)."""
+    try:
+        await tortoise_migrate(config=tortoise_config(settings))
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise DatabaseUnavailable(f"database unreachable: {exc}") from exc
+    finally:
+        await Tortoise.close_connections()
+
+
+async def ping() -> None:
+    """One round trip; raises when the database does not answer."""
+    await connections.get("default").execute_query("SELECT 1")
+
+
+def __getattr__(name: str) -> Any:
+    # `tortoise -c switchboard.db.TORTOISE_ORM makemigrations` reads this.
+    if name == "TORTOISE_ORM":
+        return _cli_config()
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""Business rules as plain modules: no GraphQL, testable on their own."""

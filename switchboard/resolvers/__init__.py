@@ -1,0 +1,1 @@
+"""Thin resolver functions: authorise, decode, call the domain, shape the result."""

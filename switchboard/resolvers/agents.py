@@ -1,0 +1,101 @@
+"""Agent reads and provisioning."""
+
+from __future__ import annotations
+
+from switchboard.domain import agents as domain
+from switchboard.domain.enums import AgentRole, Role
+from switchboard.domain.pagination import paginate
+from switchboard.errors import Forbidden
+from switchboard.models import Agent as AgentRow
+from switchboard.resolvers.common import arg_pk, input_pk, run, to_connection
+from switchboard.schema.inputs import AgentFilter, CreateAgentInput, SetAgentStatusInput, UpdateAgentInput
+from switchboard.schema.payloads import AgentPayload, errors_of
+from switchboard.schema.types import Agent, AgentConnection, AgentEdge, InfoT
+
+READERS = (Role.AGENT, Role.ADMIN, Role.ANALYST, Role.SERVICE)
+
+
+async def agents(
+    info: InfoT,
+    flt: AgentFilter | None,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> AgentConnection:
+    ctx = info.context
+    ctx.require(*READERS)
+    qs = ctx.tenant.q(AgentRow)
+    if flt is not None:
+        if flt.status:
+            qs = qs.filter(status__in=list(flt.status))
+        if flt.department is not None:
+            qs = qs.filter(department=flt.department)
+        if flt.role is not None:
+            qs = qs.filter(role=flt.role)
+        if flt.skill is not None:
+            # Skills are a JSON list; narrowing in Python keeps the query portable
+            # between SQLite and PostgreSQL. Agents per organization are few.
+            matching = [a.id for a in await qs.only("id", "skills") if flt.skill in (a.skills or [])]
+            qs = ctx.tenant.q(AgentRow).filter(id__in=matching)
+    page = await paginate(qs.order_by("created_at", "id"), first=first, after=after, last=last, before=before)
+    return to_connection(page, AgentConnection, AgentEdge, Agent.from_model)
+
+
+def _fields(data: CreateAgentInput | UpdateAgentInput) -> domain.AgentFields:
+    return domain.AgentFields(
+        name=data.name,
+        email=data.email,
+        role=data.role,
+        department=data.department,
+        skills=data.skills,
+        max_concurrent_threads=data.max_concurrent_threads,
+        max_concurrent_collaborations=data.max_concurrent_collaborations,
+    )
+
+
+async def create_agent(info: InfoT, data: CreateAgentInput) -> AgentPayload:
+    ctx = info.context
+    ctx.require(Role.ADMIN)
+    row, problems = await run(ctx, lambda outbox: domain.create(ctx.tenant, outbox, _fields(data)))
+    return AgentPayload(agent=Agent.from_model(row) if row else None, user_errors=errors_of(problems))
+
+
+async def update_agent(info: InfoT, data: UpdateAgentInput) -> AgentPayload:
+    ctx = info.context
+    ctx.require(Role.ADMIN)
+
+    async def work(outbox):  # type: ignore[no-untyped-def]
+        pk = input_pk(data.agent_id, "Agent", ["input", "agentId"])
+        return await domain.update(ctx.tenant, outbox, pk, _fields(data))
+
+    row, problems = await run(ctx, work)
+    return AgentPayload(agent=Agent.from_model(row) if row else None, user_errors=errors_of(problems))
+
+
+async def set_agent_status(info: InfoT, data: SetAgentStatusInput) -> AgentPayload:
+    """Agents set their own status; admins and supervisors anyone's."""
+    ctx = info.context
+    principal = ctx.require(Role.AGENT, Role.ADMIN)
+    if data.agent_id is None:
+        if principal.agent_id is None:
+            raise Forbidden("agentId is required when the caller is not an agent")
+        target = principal.agent_id
+    else:
+        target = arg_pk(data.agent_id, "Agent")
+        if principal.role is Role.AGENT and target != principal.agent_id:
+            me = await ctx.agent()
+            if me is None or me.role is not AgentRole.SUPERVISOR:
+                raise Forbidden("only supervisors and admins may set another agent's status")
+
+    hooks = ctx.services.extensions.get("on_agent_status")
+
+    async def work(outbox):  # type: ignore[no-untyped-def]
+        row, previous = await domain.set_status(ctx.tenant, outbox, target, data.status)
+        if hooks is not None:
+            hooks(outbox, ctx.tenant, row, previous)
+        return row
+
+    row, problems = await run(ctx, work)
+    return AgentPayload(agent=Agent.from_model(row) if row else None, user_errors=errors_of(problems))

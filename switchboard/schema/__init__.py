@@ -1,0 +1,1 @@
+"""Strawberry types, inputs and root types: the GraphQL surface, no business logic."""

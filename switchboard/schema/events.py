@@ -1,0 +1,45 @@
+"""Subscription payload types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import strawberry
+
+from switchboard.schema.enums import InviteEventKind, OverflowAction, QueueEntryStatus, ThreadEventKind
+from switchboard.schema.types import Agent, Collaborator, Invite, Thread
+
+if TYPE_CHECKING:
+    pass
+
+
+@strawberry.type(description="The visitor widget's view of its queue entry.")
+class QueuePositionUpdate:
+    queue_entry_id: strawberry.ID = strawberry.field(description="The entry.")
+    thread_id: strawberry.ID = strawberry.field(description="Its thread.")
+    status: QueueEntryStatus = strawberry.field(description="The entry's status.")
+    position: int | None = strawberry.field(description="1-based place among WAITING entries; null when not waiting.")
+    queue_length: int = strawberry.field(description="WAITING entries in the queue.")
+    estimated_wait_seconds: int | None = strawberry.field(description="Estimated seconds until an agent takes it.")
+    overflow_action: OverflowAction | None = strawberry.field(description="Set when status is OVERFLOWED.")
+    at: datetime = strawberry.field(description="When this state was computed.")
+
+
+@strawberry.type(description="Something happened to an invite addressed to or sent by the caller.")
+class InviteEvent:
+    cursor: str = strawberry.field(description="Pass as inviteEvents(after:) to resume after this event.")
+    kind: InviteEventKind = strawberry.field(description="What happened.")
+    invite: Invite = strawberry.field(description="The invite as it is now.")
+    at: datetime = strawberry.field(description="When it happened.")
+
+
+@strawberry.type(description="Something happened on a thread.")
+class ThreadEvent:
+    cursor: str = strawberry.field(description="Pass as threadEvents(after:) to resume after this event.")
+    kind: ThreadEventKind = strawberry.field(description="What happened.")
+    thread: Thread = strawberry.field(description="The thread as it is now.")
+    collaborator: Collaborator | None = strawberry.field(description="The collaborator concerned, if any.")
+    invite: Invite | None = strawberry.field(description="The invite concerned, if any.")
+    actor: Agent | None = strawberry.field(description="The agent who acted, if an agent did.")
+    at: datetime = strawberry.field(description="When it happened.")

@@ -1,0 +1,51 @@
+"""The Subscription root."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from switchboard.schema.events import InviteEvent, QueuePositionUpdate, ThreadEvent
+from switchboard.schema.types import InfoT, QueueStats
+from switchboard.schema.unset import clean
+from switchboard.subscriptions import generators
+
+
+@strawberry.type(description="Live streams over graphql-transport-ws (or legacy graphql-ws).")
+class Subscription:
+    @strawberry.subscription(
+        description=(
+            "The visitor widget's stream. Sends the current state at once, then every\n"
+            "change of position, length, estimate or status. Visitors may only watch\n"
+            "their own thread's entry; agents may watch any in their organization."
+        )
+    )
+    async def queue_position(
+        self, info: InfoT, queue_entry_id: strawberry.ID | None = strawberry.UNSET, thread_id: strawberry.ID | None = strawberry.UNSET
+    ) -> AsyncGenerator[QueuePositionUpdate, None]:
+        async for update in generators.queue_position(info, clean(queue_entry_id), clean(thread_id)):
+            yield update
+
+    @strawberry.subscription(
+        description=(
+            "Invites addressed to or sent by the calling agent (supervisors also get\n"
+            "PENDING_APPROVAL ones of their department). With after: replays every\n"
+            "event since that cursor first, then goes live; nothing is skipped."
+        )
+    )
+    async def invite_events(self, info: InfoT, after: str | None = strawberry.UNSET) -> AsyncGenerator[InviteEvent, None]:
+        async for event in generators.invite_events(info, clean(after)):
+            yield event
+
+    @strawberry.subscription(description="Changes on one thread, for agents with a permission on it (or supervisors).")
+    async def thread_events(
+        self, info: InfoT, thread_id: strawberry.ID, after: str | None = strawberry.UNSET
+    ) -> AsyncGenerator[ThreadEvent, None]:
+        async for event in generators.thread_events(info, thread_id, clean(after)):
+            yield event
+
+    @strawberry.subscription(description="Supervisor wallboard: the queue's stats whenever they change (at most ~4/s).")
+    async def queue_stats(self, info: InfoT, queue_id: strawberry.ID) -> AsyncGenerator[QueueStats, None]:
+        async for stats in generators.queue_stats(info, queue_id):
+            yield stats

@@ -1,0 +1,1 @@
+"""Event bus, Redis transport and the subscription generators."""

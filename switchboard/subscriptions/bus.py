@@ -1,0 +1,258 @@
+"""The process's event bus: one per app, owned by the lifespan.
+
+Events arrive from three places: this process's own commits, the transport
+(Redis), and a catch-up poll of the event log. The dispatcher takes them in
+``seq`` order, exactly once: a duplicate is dropped and a gap is filled from the
+log with one query. Each event is then handed to the subscribers registered on
+its routing keys, so the work per event is per process, not per subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise import connections
+
+from switchboard.models import Event
+from switchboard.subscriptions.events import BusEvent
+from switchboard.subscriptions.transport import LocalTransport, Transport
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, object]
+Predicate = Callable[[BusEvent], bool]
+RETENTION = timedelta(days=7)
+REPLAY_BATCH = 500
+SUBSCRIBER_BUFFER = 1000
+
+
+def _always(_: BusEvent) -> bool:
+    return True
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One live stream: a bounded buffer that falls back to the log when it overflows."""
+
+    keys: tuple[Key, ...]
+    predicate: Predicate = _always
+    callback: Callable[[BusEvent], None] | None = None
+    queue: asyncio.Queue[BusEvent] = field(default_factory=lambda: asyncio.Queue(SUBSCRIBER_BUFFER))
+    lagged: bool = False
+
+    def offer(self, event: BusEvent) -> None:
+        if not self.predicate(event):
+            return
+        if self.callback is not None:
+            self.callback(event)
+            return
+        if self.lagged:
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # A slow consumer must not hold the dispatcher: it re-reads what it
+            # missed from the event log instead.
+            self.lagged = True
+
+
+@dataclass(frozen=True)
+class ReplayFilter:
+    """What to read back from the log for a resuming subscriber (narrowed in SQL)."""
+
+    org: str
+    topics: tuple[str, ...]
+    thread_id: int | None = None
+    queue_id: int | None = None
+
+
+class EventBus:
+    def __init__(self, transport: Transport | None = None, poll_seconds: float = 1.0) -> None:
+        self.transport: Transport = transport or LocalTransport()
+        self.poll_seconds = poll_seconds
+        self.last_seq = 0
+        self.dispatched = 0
+        self.gap_fills = 0
+        self._index: dict[Key, set[Subscriber]] = defaultdict(set)
+        self._lock = asyncio.Lock()
+        self._poller: asyncio.Task[None] | None = None
+        self._last_prune = datetime.now(UTC)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self.last_seq = await self._committed_seq()
+        await self.transport.start(self.ingest)
+        self._poller = asyncio.create_task(self._poll(), name="event-catch-up")
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        await self.transport.stop()
+
+    # ------------------------------------------------------------ publishing
+
+    async def publish(self, events: list[BusEvent]) -> None:
+        """Called after commit: deliver here at once, and to every other process."""
+        if not events:
+            return
+        for event in events:
+            await self.ingest(event)
+        await self.transport.publish(events)
+
+    async def ingest(self, event: BusEvent) -> None:
+        async with self._lock:
+            if event.seq <= self.last_seq:
+                return
+            if event.seq > self.last_seq + 1:
+                await self._fill(event.seq - 1)
+            self._dispatch(event)
+
+    def _dispatch(self, event: BusEvent) -> None:
+        self.last_seq = event.seq
+        self.dispatched += 1
+        targets: set[Subscriber] = set()
+        for key in event.keys():
+            found = self._index.get(key)
+            if found:
+                targets |= found
+        for subscriber in targets:
+            try:
+                subscriber.offer(event)
+            except Exception:
+                log.exception("event subscriber failed on seq %s", event.seq)
+
+    async def _fill(self, up_to: int) -> None:
+        """Read the events this process missed (seq in (last_seq, up_to]) from the log."""
+        self.gap_fills += 1
+        while self.last_seq < up_to:
+            rows = await (
+                Event.filter(seq__gt=self.last_seq, seq__lte=up_to).order_by("seq").limit(REPLAY_BATCH)
+            )
+            if not rows:
+                # Not visible yet (cannot happen with ordered commits); retry on the next poll.
+                return
+            for row in rows:
+                self._dispatch(BusEvent.from_row(row))
+
+    async def _committed_seq(self) -> int:
+        rows = await connections.get("default").execute_query_dict(
+            "SELECT value FROM event_counter WHERE id = 1"
+        )
+        return int(rows[0]["value"]) if rows else 0
+
+    async def _poll(self) -> None:
+        """Safety net: catches up events whose notification never came (Redis down, a crash)."""
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                committed = await self._committed_seq()
+                if committed > self.last_seq:
+                    async with self._lock:
+                        await self._fill(committed)
+                await self._prune()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("event catch-up failed: %s", exc)
+
+    async def _prune(self) -> None:
+        now = datetime.now(UTC)
+        if now - self._last_prune < timedelta(minutes=10):
+            return
+        self._last_prune = now
+        await Event.filter(created_at__lt=now - RETENTION).delete()
+
+    # ------------------------------------------------------------ subscribing
+
+    def register(self, subscriber: Subscriber) -> Subscriber:
+        for key in subscriber.keys:
+            self._index[key].add(subscriber)
+        return subscriber
+
+    def unregister(self, subscriber: Subscriber) -> None:
+        for key in subscriber.keys:
+            found = self._index.get(key)
+            if found is not None:
+                found.discard(subscriber)
+                if not found:
+                    del self._index[key]
+
+    def listen(self, keys: Iterable[Key], callback: Callable[[BusEvent], None]) -> Subscriber:
+        """An in-process listener called synchronously by the dispatcher (must not block)."""
+        return self.register(Subscriber(keys=tuple(keys), callback=callback))
+
+    @property
+    def subscriber_count(self) -> int:
+        return len({s for subs in self._index.values() for s in subs})
+
+    async def replay(self, after: int, flt: ReplayFilter, predicate: Predicate) -> AsyncIterator[BusEvent]:
+        """Events after ``after`` from the log, in order, that pass ``predicate``."""
+        last = after
+        while True:
+            qs = Event.filter(org_id=flt.org, topic__in=flt.topics, seq__gt=last)
+            if flt.thread_id is not None:
+                qs = qs.filter(thread_id=flt.thread_id)
+            if flt.queue_id is not None:
+                qs = qs.filter(queue_id=flt.queue_id)
+            rows = await qs.order_by("seq").limit(REPLAY_BATCH)
+            for row in rows:
+                event = BusEvent.from_row(row)
+                last = event.seq
+                if predicate(event):
+                    yield event
+            if len(rows) < REPLAY_BATCH:
+                return
+
+    async def stream(
+        self,
+        keys: Iterable[Key],
+        flt: ReplayFilter,
+        predicate: Predicate = _always,
+        after: int | None = None,
+    ) -> AsyncIterator[BusEvent]:
+        """Replay after ``after`` (if given), then live: in order, no gap, no duplicate.
+
+        The subscriber is registered before the replay starts, so an event
+        committed during the replay is buffered and then skipped if the replay
+        already yielded it.
+        """
+        subscriber = self.register(Subscriber(keys=tuple(keys), predicate=predicate))
+        try:
+            last = after if after is not None else self.last_seq
+            if after is not None:
+                async for event in self.replay(after, flt, predicate):
+                    last = event.seq
+                    yield event
+            while True:
+                if subscriber.lagged:
+                    subscriber.queue = asyncio.Queue(SUBSCRIBER_BUFFER)
+                    subscriber.lagged = False
+                    async for event in self.replay(last, flt, predicate):
+                        last = event.seq
+                        yield event
+                    continue
+                event = await subscriber.queue.get()
+                if event.seq <= last:
+                    continue
+                last = event.seq
+                yield event
+        finally:
+            self.unregister(subscriber)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "last_seq": self.last_seq,
+            "dispatched": self.dispatched,
+            "gap_fills": self.gap_fills,
+            "subscribers": self.subscriber_count,
+        }

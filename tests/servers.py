@@ -1,0 +1,172 @@
+"""Real server processes for integration tests: SQLite (one process) or PostgreSQL + Redis (two)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgres://root@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
+SECRET = "test-secret-" + "x" * 24
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "switchboard.app:app_from_env", "--factory",
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+             "--ws", "websockets-sansio"],
+            cwd=str(ROOT), env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+@dataclass
+class Stack:
+    """One backend's servers; every test works in its own organization on them."""
+
+    name: str
+    env: dict[str, str]
+    servers: list[Server] = field(default_factory=list)
+    cleanup: list[object] = field(default_factory=list)
+
+    @property
+    def database_url(self) -> str:
+        return self.env["SWITCHBOARD_DATABASE_URL"]
+
+    def url(self, i: int = 0) -> str:
+        return self.servers[i % len(self.servers)].url
+
+    def ws_url(self, i: int = 0) -> str:
+        return self.servers[i % len(self.servers)].ws_url
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def base_env(extra: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    env.update(
+        SWITCHBOARD_JWT_SECRET=SECRET,
+        SWITCHBOARD_LOG_LEVEL="WARNING",
+        SWITCHBOARD_TIMER_POLL_SECONDS="0.1",
+        SWITCHBOARD_RELAY_POLL_SECONDS="0.5",
+    )
+    env.update(extra)
+    return env
+
+
+def migrate(env: Mapping[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "switchboard.cli", "migrate"], cwd=str(ROOT), env=dict(env), check=True,
+        capture_output=True,
+    )
+
+
+def sqlite_stack(workdir: Path) -> Stack:
+    env = base_env({"SWITCHBOARD_DATABASE_URL": f"sqlite://{workdir / 'switchboard.db'}"})
+    stack = Stack("sqlite", env)
+    stack.servers.append(Server(env, free_port(), workdir / "server-0.log"))
+    for server in stack.servers:
+        server.start()
+    return stack
+
+
+def pg_database_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_pg_database() -> str:
+    name = f"sb_test_{secrets.token_hex(4)}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    return name
+
+
+def drop_pg_database(name: str) -> None:
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def postgres_stack(workdir: Path, processes: int = 2, redis_url: str = REDIS_URL) -> Stack:
+    name = create_pg_database()
+    env = base_env(
+        {
+            "SWITCHBOARD_DATABASE_URL": pg_database_url(name),
+            "SWITCHBOARD_REDIS_URL": redis_url,
+            "SWITCHBOARD_REDIS_PREFIX": f"sbtest-{name}",
+        }
+    )
+    stack = Stack("postgres", env)
+    stack.cleanup.append(name)
+    migrate(env)
+    for i in range(processes):
+        stack.servers.append(Server(env, free_port(), workdir / f"server-{i}.log"))
+    for server in stack.servers:
+        server.start()
+    return stack
+
+
+def new_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="switchboard-test-"))
