@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from switchboard.auth import AuthError, Principal, bearer, verify
 from switchboard.domain.enums import AgentRole, Role
@@ -18,7 +18,16 @@ if TYPE_CHECKING:
     from switchboard.observability import Telemetry
     from switchboard.settings import Settings
     from switchboard.subscriptions.bus import EventBus
+    from switchboard.subscriptions.outbox import Outbox
     from switchboard.timers import Scheduler
+
+
+class Router(Protocol):
+    """Routing entry point (queues feature): assign WAITING entries to free capacity."""
+
+    async def kick(self, org: str) -> None:
+        """Run a routing pass for ``org`` now (called after a commit that freed capacity)."""
+        ...
 
 
 @dataclass
@@ -30,8 +39,15 @@ class Services:
     scheduler: Scheduler
     telemetry: Telemetry
     redis: aioredis.Redis | None = None
-    # Subsystems that later features attach (queue watchers, rate limiter...).
+    router: Router | None = None
+    # Long-lived helpers that features attach (queue watchers, rate limiter...).
     extensions: dict[str, Any] = field(default_factory=dict)
+
+    def after_capacity_change(self, outbox: Outbox, org: str) -> None:
+        """Ask for a routing pass once ``outbox``'s transaction has committed."""
+        router = self.router
+        if router is not None:
+            outbox.after_commit.append(lambda: router.kick(org))
 
 
 class Context:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from switchboard.domain import agents as domain
-from switchboard.domain.enums import AgentRole, Role
+from switchboard.domain.enums import AgentRole, AgentStatus, Role
 from switchboard.domain.pagination import paginate
 from switchboard.errors import Forbidden
 from switchboard.models import Agent as AgentRow
@@ -89,12 +89,10 @@ async def set_agent_status(info: InfoT, data: SetAgentStatusInput) -> AgentPaylo
             if me is None or me.role is not AgentRole.SUPERVISOR:
                 raise Forbidden("only supervisors and admins may set another agent's status")
 
-    hooks = ctx.services.extensions.get("on_agent_status")
-
     async def work(outbox):  # type: ignore[no-untyped-def]
         row, previous = await domain.set_status(ctx.tenant, outbox, target, data.status)
-        if hooks is not None:
-            hooks(outbox, ctx.tenant, row, previous)
+        if row.status is AgentStatus.ONLINE and previous is not AgentStatus.ONLINE:
+            ctx.services.after_capacity_change(outbox, ctx.tenant.org)
         return row
 
     row, problems = await run(ctx, work)
