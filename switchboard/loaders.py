@@ -53,7 +53,7 @@ class Loaders:
         self.entries_by_thread = _grouped(tenant, m.QueueEntry, "thread_id", order="enqueued_at")
 
     def by_type(self, type_name: str) -> DataLoader[int, Any]:
-        return {
+        loaders: dict[str, DataLoader[int, Any]] = {
             "Agent": self.agent,
             "Visitor": self.visitor,
             "Thread": self.thread,
@@ -61,4 +61,5 @@ class Loaders:
             "Invite": self.invite,
             "Queue": self.queue,
             "QueueEntry": self.queue_entry,
-        }[type_name]
+        }
+        return loaders[type_name]

@@ -6,11 +6,13 @@ import base64
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from switchboard.errors import BadInput
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 
@@ -59,13 +61,13 @@ def window(
 
 
 async def paginate(
-    qs: QuerySet[T],
+    qs: QuerySet[M],
     *,
     first: int | None = None,
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
-) -> Page[T]:
+) -> Page[M]:
     """One COUNT and one SELECT, whatever the page."""
     total = await qs.count()
     start, stop = window(total, first, after, last, before)

@@ -28,7 +28,7 @@ async def find_or_create_visitor(
             # Another request created it between our read and insert.
             visitor = await tenant.q(Visitor).filter(external_id=external_id).get()
         return visitor
-    changed = []
+    changed: list[str] = []
     if name is not None and name != visitor.name:
         visitor.name, changed = name, [*changed, "name"]
     if tier is not None and tier is not visitor.tier:

@@ -23,7 +23,7 @@ class Agent(Model):
     email = fields.CharField(max_length=200, null=True)
     role = fields.CharEnumField(AgentRole, default=AgentRole.AGENT)
     department = fields.CharField(max_length=200, null=True)
-    skills = fields.JSONField(default=list)
+    skills: fields.JSONField[list[str]] = fields.JSONField(default=list)
     status = fields.CharEnumField(AgentStatus, default=AgentStatus.OFFLINE)
     max_concurrent_threads = fields.IntField(default=5)
     max_concurrent_collaborations = fields.IntField(default=3)

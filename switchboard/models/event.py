@@ -7,6 +7,8 @@ assignment, so a reader who sees seq N can rely on every seq < N being visible.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -24,8 +26,8 @@ class Event(Model):
     entry_id = fields.BigIntField(null=True)
     actor_id = fields.BigIntField(null=True)
     # Agent ids that receive this event on their personal streams (inviteEvents).
-    audience = fields.JSONField(default=list)
-    payload = fields.JSONField(default=dict)
+    audience: fields.JSONField[list[int]] = fields.JSONField(default=list)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     # Set by the writer so the live copy and the replayed row carry the same time.
     created_at = fields.DatetimeField()
 

@@ -28,7 +28,7 @@ class Queue(Model):
     )
     org_id: str
     name = fields.CharField(max_length=200)
-    skills = fields.JSONField(default=list)
+    skills: fields.JSONField[list[str]] = fields.JSONField(default=list)
     routing_strategy = fields.CharEnumField(RoutingStrategy, default=RoutingStrategy.HYBRID)
     max_wait_seconds = fields.IntField(default=900)
     vip_max_wait_seconds = fields.IntField(default=60)
@@ -64,7 +64,7 @@ class QueueEntry(Model):
     status = fields.CharEnumField(QueueEntryStatus, default=QueueEntryStatus.WAITING)
     trigger = fields.CharEnumField(TransferTrigger, default=TransferTrigger.VISITOR_REQUEST)
     reason = fields.TextField(null=True)
-    required_skills = fields.JSONField(default=list)
+    required_skills: fields.JSONField[list[str]] = fields.JSONField(default=list)
     attempt = fields.IntField(default=1)
     # Who asked: used for the per-visitor transfer rate limit.
     visitor_id = fields.BigIntField()

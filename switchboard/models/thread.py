@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -39,7 +39,7 @@ class Thread(Model):
     last_primary_agent_id: int | None
     transfer_count = fields.IntField(default=0)
     # What the bot handed over (summary, sentiment, intents, tags, transcript, confidence, extra).
-    context = fields.JSONField(null=True)
+    context: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     resolved_at = fields.DatetimeField(null=True)

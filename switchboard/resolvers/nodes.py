@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from switchboard import ids
@@ -65,7 +66,7 @@ async def node(info: t.InfoT, id: str) -> t.Node | None:
     return await _resolve(ctx, id)
 
 
-async def nodes(info: t.InfoT, global_ids: list[str]) -> list[t.Node | None]:
+async def nodes(info: t.InfoT, global_ids: Sequence[str]) -> list[t.Node | None]:
     ctx = info.context
     ctx.require(*ALL_READERS)
     if len(global_ids) > MAX_NODES:
