@@ -105,7 +105,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.embedded:
             await db.migrate(settings)
         await db.init(settings)
-        client = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        client = (
+            aioredis.from_url(settings.redis_url, socket_connect_timeout=2, health_check_interval=15)
+            if settings.redis_url
+            else None
+        )
         transport: Transport = (
             RedisTransport(client, f"{settings.redis_prefix}:events") if client is not None else LocalTransport()
         )

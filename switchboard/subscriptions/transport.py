@@ -22,6 +22,7 @@ from switchboard.subscriptions.events import BusEvent
 log = logging.getLogger(__name__)
 
 CHANNEL = "switchboard:events"
+PUBLISH_TIMEOUT = 1.0
 Deliver = Callable[[BusEvent], Awaitable[None]]
 
 
@@ -67,11 +68,14 @@ class RedisTransport:
         if not events:
             return True
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                for event in events:
-                    pipe.publish(self.channel, event.to_json())
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
+            # Bounded: this runs after commit on the request path, and a Redis that
+            # hangs must not hold mutations (the catch-up poll delivers instead).
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                async with self.client.pipeline(transaction=False) as pipe:
+                    for event in events:
+                        pipe.publish(self.channel, event.to_json())
+                    await pipe.execute()
+        except (RedisError, OSError, TimeoutError) as exc:
             # Committed events are not lost: every process's catch-up poll reads
             # them from the event log, and delivery resumes when Redis is back.
             log.warning("redis publish failed (%s); events will be caught up from the log", exc)
