@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
+from cross_web import HTTPException
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,6 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -33,6 +36,13 @@ log = logging.getLogger(__name__)
 
 
 class _WebSocketAdapter(ASGIWebSocketAdapter):
+    async def send_json(self, message: Any) -> None:
+        # A forbidden subscription closes the socket (4403) from inside the
+        # operation; strawberry's final "complete" must not fail on it.
+        if self.ws.application_state == WebSocketState.DISCONNECTED:
+            return
+        await super().send_json(message)
+
     async def close(self, code: int, reason: str) -> None:
         # We may already have closed it with our own code (4401); don't fail on the second close.
         if self.ws.application_state == WebSocketState.DISCONNECTED:
@@ -41,8 +51,33 @@ class _WebSocketAdapter(ASGIWebSocketAdapter):
             await self.ws.close(code=code, reason=reason)
 
 
+_HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     websocket_adapter_class = _WebSocketAdapter  # type: ignore[assignment]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # Strawberry answers a request it cannot read in plain text; GraphQL
+        # clients parse JSON, so the same refusal goes out in the errors shape.
+        try:
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as exc:
+            code = _HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST")
+            response = JSONResponse(
+                {"data": None, "errors": [{"message": exc.reason, "extensions": {"code": code}}]},
+                status_code=exc.status_code,
+            )
+        await response(scope, receive, send)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, 'the request body must be a JSON object like {"query": "..."}')
+        return parsed
 
     async def get_context(self, request: Any, response: Any) -> Context:
         services: Services = request.app.state.services
@@ -96,15 +131,53 @@ async def _metrics(request: Request) -> Response:
     return PlainTextResponse(services.telemetry.render(), media_type="text/plain; version=0.0.4")
 
 
+class StartupFailed(Exception):
+    """The process cannot start serving; the message is the one line operators see."""
+
+
+async def _open_database(settings: Settings) -> None:
+    try:
+        if settings.embedded:
+            await db.migrate(settings)
+        await db.init(settings)
+        await db.ping()
+    except Exception as exc:
+        # The URL without its credentials.
+        raise StartupFailed(f"database unreachable ({settings.database_url.split('@')[-1]}): {exc}") from exc
+
+
+class StartupReport:
+    """Reports a failed start-up by its one-line reason, not a traceback.
+
+    Starlette hands the server the formatted traceback of a lifespan failure;
+    for the failures we expect (``StartupFailed``) the reason alone is clearer.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_reason(message: Message) -> None:
+            # Starlette sends this from inside its ``except`` block.
+            failure = sys.exc_info()[1]
+            if message["type"] == "lifespan.startup.failed" and isinstance(failure, StartupFailed):
+                message = {"type": message["type"], "message": f"switchboard: {failure}"}
+            await send(message)
+
+        await self.app(scope, receive, send_reason)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_module.load()
     telemetry = Telemetry()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if settings.embedded:
-            await db.migrate(settings)
-        await db.init(settings)
+        await _open_database(settings)
         client = (
             aioredis.from_url(settings.redis_url, socket_connect_timeout=2, health_check_interval=15)
             if settings.redis_url
@@ -130,8 +203,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await client.aclose()
             await db.close()
 
-    endpoint = GraphQLEndpoint(schema, allowed_origins=list(settings.allowed_origins), keep_alive=True, keep_alive_interval=15)
     origins = list(settings.allowed_origins)
+    endpoint = GraphQLEndpoint(schema, allowed_origins=origins, keep_alive=True, keep_alive_interval=15)
     return Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
@@ -141,6 +214,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", _metrics),
         ],
         middleware=[
+            Middleware(StartupReport),
             Middleware(TelemetryMiddleware, telemetry=telemetry),
             Middleware(
                 CORSMiddleware,

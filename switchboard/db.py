@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from switchboard.settings import Settings
@@ -21,10 +22,32 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached or set up at start."""
 
 
+POOL_MIN = 2
+POOL_MAX = 20
+
+
+async def _reset_connection(connection: Any) -> None:
+    # asyncpg's default reset (UNLISTEN, RESET ALL, advisory unlock, CLOSE ALL)
+    # costs a round trip per release; we keep no session state, so rolling back
+    # a transaction left open is all a returned connection needs.
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+def _connection(settings: Settings) -> str | dict[str, Any]:
+    if not settings.is_postgres:
+        return settings.tortoise_db_url
+    config = expand_db_url(settings.tortoise_db_url)
+    config["credentials"].setdefault("minsize", POOL_MIN)
+    config["credentials"].setdefault("maxsize", POOL_MAX)
+    config["credentials"]["reset"] = _reset_connection
+    return config
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     """The tortoise configuration; ``TORTOISE_ORM`` below is the same for the tortoise CLI."""
     return {
-        "connections": {"default": settings.tortoise_db_url},
+        "connections": {"default": _connection(settings)},
         "apps": {
             "models": {
                 "models": [MODELS_MODULE],

@@ -28,7 +28,8 @@ def decode(global_id: str) -> tuple[str, int]:
         pk = int(pk_text)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadId(f"malformed ID {global_id!r}") from exc
-    if type_name not in NODE_TYPES or pk <= 0 or pk >= 2**63:
+    # One ID per object: no " 7", "0_7" or "+7" spellings of pk 7.
+    if type_name not in NODE_TYPES or pk <= 0 or pk >= 2**63 or pk_text != str(pk):
         raise BadId(f"malformed ID {global_id!r}")
     return type_name, pk
 

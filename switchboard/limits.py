@@ -36,6 +36,7 @@ The model, in full:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,24 +57,24 @@ from graphql import (
     ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
-    ValidationRule,
     ValueNode,
     VariableNode,
     get_named_type,
     get_nullable_type,
     is_composite_type,
     is_list_type,
+    validate,
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionContext
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_COST = 50_000
 
 DEFAULT_PAGE_SIZE = 20
+VALIDATION_CACHE_SIZE = 1000
 MAX_PAGE_SIZE = 100
 # Expected length of a list of objects that has no pagination (collaborators,
 # queues, pending invites, introspection's types and fields...).
@@ -265,30 +266,36 @@ def limit_errors(measure: Measure, operation: OperationDefinitionNode | None = N
     return errors
 
 
-def _rule(execution: ExecutionContext) -> type[ValidationRule]:
-    """A validation rule bound to one request (cost depends on its variables: ``first: $n``)."""
-
-    class QueryLimitsRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            document = context.document
-            # Read now that the document is parsed: the operation that will run
-            # (the requested one, else the document's first), or all of them if anonymous.
-            name = execution.operation_name
-            for operation in _operations(document, name):
-                measure = measure_operation(context.schema, document, operation, execution.variables)
-                for error in limit_errors(measure, operation):
-                    context.report_error(error)
-
-    return QueryLimitsRule
+@functools.lru_cache(maxsize=VALIDATION_CACHE_SIZE)
+def _standard_validation(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> tuple[GraphQLError, ...]:
+    # Keyed by the DocumentNode object: the parser cache hands the same object
+    # back for the same query text, so repeated operations validate once.
+    return tuple(validate(schema, document, rules))
 
 
 class QueryLimits(SchemaExtension):
-    """Adds the limits rule to validation; instantiated per request by strawberry."""
+    """Validation with the limits, instantiated per request by strawberry.
 
-    def on_operation(self) -> Iterator[None]:
+    The standard rules depend on the document only and are cached; the limits
+    depend on the request's variables too (``first: $n``), so they are measured
+    for every request, after the standard rules passed. Setting
+    ``pre_execution_errors`` here is how strawberry's own ValidationCache tells
+    the executor that validation is done.
+    """
+
+    def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
-        ec.validation_rules = (*ec.validation_rules, _rule(ec))
+        document = ec.graphql_document
+        if document is not None and ec.pre_execution_errors is None:
+            schema = ec.schema._schema
+            errors = list(_standard_validation(schema, document, tuple(ec.validation_rules)))
+            if not errors:
+                for operation in _operations(document, ec.operation_name):
+                    measure = measure_operation(schema, document, operation, ec.variables)
+                    errors.extend(limit_errors(measure, operation))
+            ec.pre_execution_errors = errors
         yield
 
 

@@ -69,6 +69,9 @@ def _check_database_url(url: str) -> str:
     if parts.scheme == "sqlite":
         if not url.split("://", 1)[1]:
             raise SettingsError("SWITCHBOARD_DATABASE_URL: sqlite URL needs a path, e.g. sqlite://switchboard.db")
+        if url.split("://", 1)[1] == ":memory:":
+            # Each connection would get its own empty database: migrations would not be seen.
+            raise SettingsError("SWITCHBOARD_DATABASE_URL: in-memory SQLite cannot serve; give a file path")
         return url
     if parts.scheme in ("postgres", "postgresql"):
         try:

@@ -44,9 +44,16 @@ class Tenant:
     async def create(self, model: type[M], **values: Any) -> M:
         return await model.create(org_id=self.org, **values)
 
-    async def organization(self) -> Organization:
-        """The organization row with its settings, created with defaults on first use."""
+    async def organization(self, *, for_update: bool = False) -> Organization:
+        """The organization row with its settings, created with defaults on first use.
+
+        ``for_update`` locks the row until the transaction ends: changes to
+        organization-wide state (settings, the default queue) then happen one
+        at a time.
+        """
         org = await Organization.get_or_none(id=self.org)
         if org is None:
             org, _ = await Organization.get_or_create(id=self.org)
+        if for_update:
+            org = await Organization.filter(id=self.org).select_for_update().get()
         return org

@@ -35,8 +35,7 @@ async def update(tenant: Tenant, outbox: Outbox, changes: dict[str, object]) -> 
     for name in FLAGS:
         if changes.get(name) is not None:
             values[name] = bool(changes[name])
-    org = await tenant.organization()
-    org = await Organization.filter(id=org.id).select_for_update().get()
+    org = await tenant.organization(for_update=True)
     if values:
         org.update_from_dict(values)
         await org.save()

@@ -57,7 +57,8 @@ def _conflict() -> DomainError:
 
 async def create(tenant: Tenant, outbox: Outbox, fields: QueueFields) -> Queue:
     values = _clean(fields, creating=True)
-    await tenant.organization()
+    # Serialises queue changes of the organization: exactly one default queue.
+    await tenant.organization(for_update=True)
     if await _name_taken(tenant, values["name"], None):
         raise _conflict()
     # The first queue of an organization is its default, so requestTransfer always has one.
@@ -75,6 +76,7 @@ async def create(tenant: Tenant, outbox: Outbox, fields: QueueFields) -> Queue:
 
 async def update(tenant: Tenant, outbox: Outbox, queue_id: int, fields: QueueFields) -> Queue:
     values = _clean(fields, creating=False)
+    await tenant.organization(for_update=True)
     queue = await tenant.get(Queue, queue_id, for_update=True)
     if queue is None:
         raise not_found("queue", ["input", "queueId"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from switchboard.domain import validation as v
 from switchboard.domain.enums import ThreadClass, ThreadStatus, VisitorTier
@@ -21,11 +22,14 @@ async def find_or_create_visitor(
     visitor = await tenant.q(Visitor).filter(external_id=external_id).select_for_update().first()
     if visitor is None:
         try:
-            visitor = await tenant.create(
-                Visitor, external_id=external_id, name=name, tier=tier or VisitorTier.NORMAL
-            )
+            # A savepoint: on PostgreSQL a failed INSERT would otherwise abort
+            # the whole transaction, and the read below with it.
+            async with in_transaction():
+                visitor = await tenant.create(
+                    Visitor, external_id=external_id, name=name, tier=tier or VisitorTier.NORMAL
+                )
         except IntegrityError:
-            # Another request created it between our read and insert.
+            # Another request created it between our read and insert (and has committed).
             visitor = await tenant.q(Visitor).filter(external_id=external_id).get()
         return visitor
     changed: list[str] = []

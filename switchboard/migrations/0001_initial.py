@@ -196,6 +196,7 @@ class Migration(migrations.Migration):
                 ('assigned_agent', fields.ForeignKeyField('models.Agent', source_field='assigned_agent_id', null=True, db_constraint=True, to_field='id', related_name='assigned_entries', on_delete=OnDelete.SET_NULL)),
                 ('ended_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('overflow_action', fields.CharEnumField(null=True, description='LEAVE_MESSAGE: LEAVE_MESSAGE\nCALLBACK: CALLBACK\nESCALATE: ESCALATE\nSELF_SERVICE: SELF_SERVICE', enum_type=OverflowAction, max_length=13)),
+                ('preferred_agent_id', fields.BigIntField(null=True)),
             ],
             options={'table': 'queue_entry', 'app': 'models', 'indexes': [Index(fields=['queue_id', 'status', 'priority_rank', 'enqueued_at']), Index(fields=['thread_id', 'enqueued_at']), Index(fields=['status', 'overflow_at']), Index(fields=['org_id', 'enqueued_at']), Index(fields=['visitor_id', 'enqueued_at'])], 'pk_attr': 'id'},
             bases=['Model'],

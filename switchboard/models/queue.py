@@ -78,6 +78,9 @@ class QueueEntry(Model):
     assigned_agent_id: int | None
     ended_at = fields.DatetimeField(null=True)
     overflow_action = fields.CharEnumField(OverflowAction, null=True)
+    # Set by reopenThread on a stickyAgent queue: routing offers the entry to this
+    # agent (the thread's last primary) before anyone else.
+    preferred_agent_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "queue_entry"

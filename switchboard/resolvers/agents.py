@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from switchboard import ids
 from switchboard.domain import agents as domain
-from switchboard.domain.enums import AgentRole, AgentStatus, Role
+from switchboard.domain.enums import AgentRole, AgentStatus, ErrorCode, Role
 from switchboard.domain.pagination import paginate
-from switchboard.errors import Forbidden
+from switchboard.errors import Forbidden, Problem
 from switchboard.models import Agent as AgentRow
-from switchboard.resolvers.common import arg_pk, input_pk, run, to_connection
+from switchboard.resolvers.common import input_pk, run, to_connection
 from switchboard.schema.inputs import AgentFilter, CreateAgentInput, SetAgentStatusInput, UpdateAgentInput
 from switchboard.schema.payloads import AgentPayload, errors_of
 from switchboard.schema.types import Agent, AgentConnection, AgentEdge, InfoT
@@ -74,23 +75,33 @@ async def update_agent(info: InfoT, data: UpdateAgentInput) -> AgentPayload:
     return AgentPayload(agent=Agent.from_model(row) if row else None, user_errors=errors_of(problems))
 
 
+def _status_target(principal_agent: int | None, agent_id: str | None) -> int | Problem:
+    """The agent whose status changes: the caller by default, else ``agentId``."""
+    if agent_id is None:
+        if principal_agent is None:
+            return Problem(ErrorCode.INVALID, "agentId is required unless the caller is an agent", ["input", "agentId"])
+        return principal_agent
+    try:
+        return ids.decode_as(agent_id, "Agent")
+    except ids.BadId as exc:
+        return Problem(ErrorCode.INVALID, str(exc), ["input", "agentId"])
+
+
 async def set_agent_status(info: InfoT, data: SetAgentStatusInput) -> AgentPayload:
     """Agents set their own status; admins and supervisors anyone's."""
     ctx = info.context
     principal = ctx.require(Role.AGENT, Role.ADMIN)
-    if data.agent_id is None:
-        if principal.agent_id is None:
-            raise Forbidden("agentId is required when the caller is not an agent")
-        target = principal.agent_id
-    else:
-        target = arg_pk(data.agent_id, "Agent")
-        if principal.role is Role.AGENT and target != principal.agent_id:
-            me = await ctx.agent()
-            if me is None or me.role is not AgentRole.SUPERVISOR:
-                raise Forbidden("only supervisors and admins may set another agent's status")
+    target = _status_target(principal.agent_id, data.agent_id)
+    if principal.role is Role.AGENT and target != principal.agent_id:
+        me = await ctx.agent()
+        if me is None or me.role is not AgentRole.SUPERVISOR:
+            raise Forbidden("only supervisors and admins may set another agent's status")
+    if isinstance(target, Problem):
+        return AgentPayload(agent=None, user_errors=errors_of([target]))
+    agent_pk = target
 
     async def work(outbox):  # type: ignore[no-untyped-def]
-        row, previous = await domain.set_status(ctx.tenant, outbox, target, data.status)
+        row, previous = await domain.set_status(ctx.tenant, outbox, agent_pk, data.status)
         if row.status is AgentStatus.ONLINE and previous is not AgentStatus.ONLINE:
             ctx.services.after_capacity_change(outbox, ctx.tenant.org)
         return row

@@ -10,7 +10,7 @@ from switchboard import ids as gids
 from switchboard.context import Context
 from switchboard.domain import threads as domain
 from switchboard.domain.enums import InviteStatus, Permission, Role
-from switchboard.domain.pagination import paginate
+from switchboard.domain.pagination import Page, paginate, window
 from switchboard.models import Collaborator as CollaboratorRow
 from switchboard.models import Invite as InviteRow
 from switchboard.models import Thread as ThreadRow
@@ -140,19 +140,26 @@ async def thread_invites(
     last: int | None,
     before: str | None,
 ) -> InviteConnection:
+    """A thread's invites, newest first: batched over every thread of the request."""
     ctx = info.context
     if not may_see_agents(info):
-        page = await paginate(ctx.tenant.q(InviteRow).filter(id=0), first=first)
-        return to_connection(page, InviteConnection, InviteEdge, InviteType.from_model)
-    qs = ctx.tenant.q(InviteRow).filter(thread_id=row.id)
-    if status:
-        qs = qs.filter(status__in=list(status))
-    page = await paginate(qs.order_by("-created_at", "-id"), first=first, after=after, last=last, before=before)
+        items: list[InviteRow] = []
+    else:
+        statuses = tuple(sorted({s.value for s in status or []}))
+        items = await ctx.loaders.invites_by_thread.load((row.id, statuses))
+    start, stop = window(len(items), first, after, last, before)
+    page = Page(
+        items=items[start:stop],
+        offsets=list(range(start, stop)),
+        total=len(items),
+        has_next=stop < len(items),
+        has_previous=start > 0,
+    )
     return to_connection(page, InviteConnection, InviteEdge, InviteType.from_model)
 
 
 async def collaborator_limit(info: InfoT, row: ThreadRow) -> int:
-    org = await info.context.tenant.organization()
+    org = await info.context.loaders.organization.load(row.org_id)
     return domain.collaborator_limit(org, row.thread_class)
 
 

@@ -30,7 +30,7 @@ class QueuePositionUpdate:
 class InviteEvent:
     cursor: str = strawberry.field(description="Pass as inviteEvents(after:) to resume after this event.")
     kind: InviteEventKind = strawberry.field(description="What happened.")
-    invite: Invite = strawberry.field(description="The invite as it is now.")
+    invite: Invite = strawberry.field(description="The invite as it was when the event happened.")
     at: datetime = strawberry.field(description="When it happened.")
 
 
@@ -38,7 +38,7 @@ class InviteEvent:
 class ThreadEvent:
     cursor: str = strawberry.field(description="Pass as threadEvents(after:) to resume after this event.")
     kind: ThreadEventKind = strawberry.field(description="What happened.")
-    thread: Thread = strawberry.field(description="The thread as it is now.")
+    thread: Thread = strawberry.field(description="The thread as it was when the event happened.")
     collaborator: Collaborator | None = strawberry.field(description="The collaborator concerned, if any.")
     invite: Invite | None = strawberry.field(description="The invite concerned, if any.")
     actor: Agent | None = strawberry.field(description="The agent who acted, if an agent did.")

@@ -6,16 +6,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, ParserCache
 
 from switchboard.observability import OperationLog
+from switchboard.schema import unset
+from switchboard.schema.analytics import Metrics
 from switchboard.schema.mutation import Mutation
 from switchboard.schema.query import Query
 from switchboard.schema.subscription import Subscription
-from switchboard.schema import unset
-from switchboard.schema.analytics import Metrics
-from switchboard.schema.viewer import Viewer
 from switchboard.schema.types import Agent, Collaborator, Invite, Queue, QueueEntry, Thread, Visitor
+from switchboard.schema.viewer import Viewer
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -43,6 +43,7 @@ def build_schema() -> strawberry.Schema:
         types=[Agent, Visitor, Thread, Collaborator, Invite, Queue, QueueEntry],
         extensions=[
             OperationLog,
+            lambda: ParserCache(maxsize=1000),
             *query_limit_rules(),
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="internal error"),
         ],

@@ -67,40 +67,45 @@ class Outbox:
         rows = await connection.execute_query_dict(_NEXT_SEQ_SQL.format(n=n))
         last = int(rows[0]["value"])
         now = datetime.now(UTC)
-        events = []
-        for offset, draft in enumerate(self.drafts):
-            seq = last - n + 1 + offset
-            await Event.create(
-                seq=seq,
-                org_id=draft.org,
+        first = last - n + 1
+        events = [
+            BusEvent(
+                seq=first + offset,
+                org=draft.org,
                 topic=draft.topic,
                 kind=draft.kind,
+                at=now,
                 thread_id=draft.thread_id,
                 invite_id=draft.invite_id,
                 queue_id=draft.queue_id,
                 entry_id=draft.entry_id,
                 actor_id=draft.actor_id,
-                audience=draft.audience,
+                audience=tuple(draft.audience),
                 payload=draft.payload,
-                created_at=now,
-                using_db=connection,
             )
-            events.append(
-                BusEvent(
-                    seq=seq,
-                    org=draft.org,
-                    topic=draft.topic,
-                    kind=draft.kind,
-                    at=now,
-                    thread_id=draft.thread_id,
-                    invite_id=draft.invite_id,
-                    queue_id=draft.queue_id,
-                    entry_id=draft.entry_id,
-                    actor_id=draft.actor_id,
-                    audience=tuple(draft.audience),
-                    payload=draft.payload,
+            for offset, draft in enumerate(self.drafts)
+        ]
+        # One multi-row INSERT: the counter lock is held until commit, keep it short.
+        await Event.bulk_create(
+            [
+                Event(
+                    seq=e.seq,
+                    org_id=e.org,
+                    topic=e.topic,
+                    kind=e.kind,
+                    thread_id=e.thread_id,
+                    invite_id=e.invite_id,
+                    queue_id=e.queue_id,
+                    entry_id=e.entry_id,
+                    actor_id=e.actor_id,
+                    audience=list(e.audience),
+                    payload=e.payload,
+                    created_at=now,
                 )
-            )
+                for e in events
+            ],
+            using_db=connection,
+        )
         self.drafts.clear()
         return events
 

@@ -1,20 +1,128 @@
-"""queuePosition and queueStats (issue #4)."""
+"""queuePosition and queueStats.
+
+queuePosition: visitors watch only their own thread's entry (FORBIDDEN otherwise);
+agents, admins and the service any entry of their organization. The stream
+takes its places from the process's ``QueueWatchHub`` (no query per update) and
+ends after ASSIGNED, CANCELLED or OVERFLOWED.
+
+queueStats: admins, analysts and supervisors; recomputed when the queue, an
+agent or a thread of the organization changes, at most ``STATS_PER_SECOND``
+times a second, and every ``STATS_REFRESH_SECONDS`` while the waits grow.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
+import strawberry
+from graphql import GraphQLError
+
+from switchboard import ids
+from switchboard.context import Context
+from switchboard.domain import estimates
+from switchboard.domain.enums import Role
+from switchboard.errors import BadInput, Forbidden
+from switchboard.models import Queue as QueueRow
+from switchboard.models import QueueEntry as QueueEntryRow
+from switchboard.resolvers.common import arg_pk
+from switchboard.resolvers.queues import stats_of
 from switchboard.schema.events import QueuePositionUpdate
 from switchboard.schema.types import InfoT, QueueStats
+from switchboard.subscriptions.queue_feature import HUB
+from switchboard.subscriptions.queue_watch import QueueWatchHub
+
+WATCHERS = (Role.AGENT, Role.ADMIN, Role.SERVICE, Role.VISITOR)
+STATS_PER_SECOND = 4
+STATS_REFRESH_SECONDS = 5.0
+
+
+def _not_found(what: str) -> GraphQLError:
+    return GraphQLError(f"{what} not found", extensions={"code": "NOT_FOUND"})
+
+
+async def _entry_to_watch(ctx: Context, queue_entry_id: str | None, thread_id: str | None) -> QueueEntryRow:
+    principal = ctx.require(*WATCHERS)
+    visitor = principal.role is Role.VISITOR
+    if queue_entry_id is not None:
+        entry = await ctx.tenant.get(QueueEntryRow, arg_pk(queue_entry_id, "QueueEntry"))
+        if entry is not None and visitor and entry.thread_id != principal.thread_id:
+            raise Forbidden("visitors may only watch their own thread")
+        if entry is None:
+            raise _not_found("queue entry")
+        return entry
+    if thread_id is None and not visitor:
+        raise BadInput("give queueEntryId or threadId")
+    thread_pk = arg_pk(thread_id, "Thread") if thread_id is not None else principal.thread_id
+    if visitor and thread_pk != principal.thread_id:
+        raise Forbidden("visitors may only watch their own thread")
+    found = await ctx.tenant.q(QueueEntryRow).filter(thread_id=thread_pk).order_by("-enqueued_at", "-id").first()
+    if found is None:
+        raise _not_found("queue entry of this thread")
+    return found
 
 
 async def queue_position(
     info: InfoT, queue_entry_id: str | None, thread_id: str | None
 ) -> AsyncIterator[QueuePositionUpdate]:
-    raise NotImplementedError("issue #4")
-    yield
+    ctx = info.context
+    entry = await _entry_to_watch(ctx, queue_entry_id, thread_id)
+    hub: QueueWatchHub = ctx.services.extensions[HUB]
+    entry_gid = strawberry.ID(ids.encode("QueueEntry", entry.id))
+    thread_gid = strawberry.ID(ids.encode("Thread", entry.thread_id))
+    watcher = hub.watch(ctx.principal.org, entry.queue_id, entry.id)
+    # The connection may live for hours: keep nothing per request beyond the slot.
+    ctx.reset_loaders()
+    del entry
+    try:
+        while True:
+            place = await watcher.next()
+            yield QueuePositionUpdate(
+                queue_entry_id=entry_gid,
+                thread_id=thread_gid,
+                status=place.status,
+                position=place.position,
+                queue_length=place.length,
+                estimated_wait_seconds=place.estimated_wait_seconds,
+                overflow_action=place.overflow_action,
+                at=place.at,
+            )
+            if place.final:
+                return
+    finally:
+        hub.unwatch(watcher)
 
 
 async def queue_stats(info: InfoT, queue_id: str) -> AsyncIterator[QueueStats]:
-    raise NotImplementedError("issue #4")
-    yield
+    ctx = info.context
+    principal = ctx.require(Role.ADMIN, Role.ANALYST, Role.AGENT)
+    if principal.role is Role.AGENT and not await ctx.is_supervisor():
+        raise Forbidden("only supervisors among agents may watch queue stats")
+    pk = arg_pk(queue_id, "Queue")
+    tenant = ctx.tenant
+    if await tenant.get(QueueRow, pk) is None:
+        raise _not_found("queue")
+    changed = asyncio.Event()
+    org = principal.org
+    listener = ctx.bus.listen(
+        [("queue", pk), ("topic", (org, "agent")), ("topic", (org, "thread"))], lambda _event: changed.set()
+    )
+    last: estimates.QueueFigures | None = None
+    try:
+        while True:
+            changed.clear()
+            queue = await tenant.get(QueueRow, pk)
+            if queue is None:
+                return
+            figures = await estimates.queue_figures(tenant, queue, datetime.now(UTC))
+            if figures != last:
+                last = figures
+                yield stats_of(figures)
+            # Throttle, then wait for a change (or refresh the growing waits now and then).
+            await asyncio.sleep(1 / STATS_PER_SECOND)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), STATS_REFRESH_SECONDS)
+    finally:
+        ctx.bus.unregister(listener)

@@ -1,0 +1,290 @@
+"""Benchmark: many visitors watching queuePosition in one queue, over two server processes.
+
+    .venv/bin/python bench/bench_queue_positions.py [--visitors 10000] [--rounds 3] [--clients 2]
+
+Starts PostgreSQL + Redis backed servers (two processes, as in the tests),
+queues ``--visitors`` threads in one MANUAL queue, opens one WebSocket per
+visitor (with the visitor's own token, alternating between the processes) and
+subscribes each to ``queuePosition``. Then, ``--rounds`` times, an agent claims
+the head of the queue and the benchmark reports:
+
+- the time from the claim request until each watcher has its new position
+  (p50, p99, max: max is "the last watcher"),
+- Redis messages per change (counted on the events channel),
+- SQL statements per change run to serve the watchers (the position hub's
+  counter, summed over the processes),
+- resident memory per open subscription (RSS growth of the two server
+  processes from before the sockets were opened to after every watcher had
+  its first position, divided by the number of subscriptions).
+
+Client sockets live in ``--clients`` separate processes so that reading 10,000
+messages does not share one event loop with the measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import shutil
+import statistics
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import jwt  # noqa: E402
+import redis.asyncio as aioredis  # noqa: E402
+import websockets  # noqa: E402
+
+from tests import servers  # noqa: E402
+
+QUERY = "subscription { queuePosition { status position queueLength estimatedWaitSeconds } }"
+PROTOCOL = "graphql-transport-ws"
+
+
+def token(org: str, role: str, sub: str | None = None) -> str:
+    now = int(time.time())
+    claims = {"sub": sub or f"{role}-bench", "org": org, "role": role, "iat": now, "exp": now + 7200}
+    return jwt.encode(claims, servers.SECRET, algorithm="HS256")
+
+
+# ---------------------------------------------------------------- client processes
+
+
+async def _open(url: str, visitor_token: str) -> tuple[Any, dict[str, Any]]:
+    ws = await websockets.connect(url, subprotocols=[PROTOCOL], ping_interval=None, compression=None, max_size=2**20)
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {visitor_token}"}}))
+    ack = json.loads(await ws.recv())
+    assert ack["type"] == "connection_ack", ack
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY}}))
+    first = json.loads(await ws.recv())
+    return ws, first["payload"]["data"]["queuePosition"]
+
+
+async def _next_update(ws: Any) -> tuple[float, dict[str, Any]]:
+    while True:
+        message = json.loads(await ws.recv())
+        if message["type"] == "next":
+            return time.time(), message["payload"]["data"]["queuePosition"]
+
+
+async def _client_main(urls: list[str], work: list[tuple[int, str]], pipe: Connection, rounds: int) -> None:
+    gate = asyncio.Semaphore(100)
+
+    async def open_one(server: int, visitor_token: str) -> tuple[Any, dict[str, Any]]:
+        async with gate:
+            return await _open(urls[server], visitor_token)
+
+    opened = await asyncio.gather(*(open_one(s, t) for s, t in work))
+    sockets = [ws for ws, _ in opened]
+    pipe.send(("subscribed", [first["position"] for _, first in opened]))
+    live = list(range(len(sockets)))
+    loop = asyncio.get_running_loop()
+    for _ in range(rounds):
+        tasks = [asyncio.create_task(_next_update(sockets[i])) for i in live]
+        pipe.send(("armed", len(tasks)))
+        done = await asyncio.wait_for(asyncio.gather(*tasks), 120)
+        pipe.send(("received", [(at, u["status"], u["position"]) for at, u in done]))
+        live = [i for i, (_, u) in zip(live, done, strict=True) if u["status"] == "WAITING"]
+    await loop.run_in_executor(None, pipe.recv)
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+
+def _client(urls: list[str], work: list[tuple[int, str]], pipe: Connection, rounds: int) -> None:
+    asyncio.run(_client_main(urls, work, pipe, rounds))
+
+
+# ---------------------------------------------------------------- coordinator
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+async def metric(http: httpx.AsyncClient, url: str, name: str) -> float:
+    text = (await http.get(f"{url}/metrics")).text
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def gql(http: httpx.AsyncClient, url: str, auth: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    response = await http.post(
+        f"{url}/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {auth}"}
+    )
+    body = response.json()
+    assert not body.get("errors"), body["errors"]
+    return dict(body["data"])
+
+
+async def setup(http: httpx.AsyncClient, urls: list[str], org: str, visitors: int) -> tuple[str, list[str]]:
+    admin, service = token(org, "admin"), token(org, "service")
+    queue = await gql(http, urls[0], admin, "mutation { createQueue(input: {name: \"crowd\", routingStrategy: MANUAL,"
+                      " maxWaitSeconds: 86400}) { queue { id } } }", {})
+    gate = asyncio.Semaphore(32)
+    tokens: list[str] = [""] * visitors
+
+    async def one(i: int) -> None:
+        async with gate:
+            url = urls[i % len(urls)]
+            started = await gql(
+                http, url, service,
+                "mutation($x: String!) { startThread(input: {visitor: {externalId: $x}}) { thread { id } visitorToken } }",
+                {"x": f"visitor-{i}"},
+            )
+            thread_id = started["startThread"]["thread"]["id"]
+            await gql(http, url, service, "mutation($t: ID!) { requestTransfer(input: {threadId: $t}) { queueEntry { id } } }",
+                      {"t": thread_id})
+            tokens[i] = started["startThread"]["visitorToken"]
+
+    # In enqueue order, so that visitor i is at position i + 1.
+    for start in range(0, visitors, 256):
+        await asyncio.gather(*(one(i) for i in range(start, min(start + 256, visitors))))
+    assert queue
+    # The agent who takes the head; ONLINE before anyone watches, since that changes the estimates.
+    agent = await gql(http, urls[0], admin, "mutation { createAgent(input: {name: \"Head taker\", "
+                      "maxConcurrentThreads: 100}) { agent { id } } }", {})
+    agent_token = token(org, "agent", agent["createAgent"]["agent"]["id"])
+    await gql(http, urls[0], agent_token, "mutation { setAgentStatus(input: {status: ONLINE}) { agent { id } } }", {})
+    return agent_token, tokens
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main(args: argparse.Namespace) -> None:
+    workdir = servers.new_workdir()
+    stack = servers.postgres_stack(workdir)
+    try:
+        asyncio.run(run(args, stack))
+    finally:
+        stack.stop()
+        for name in stack.cleanup:
+            servers.drop_pg_database(str(name))
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
+    urls = [stack.url(i) for i in range(len(stack.servers))]
+    ws_urls = [stack.ws_url(i) for i in range(len(stack.servers))]
+    pids = [s.process.pid for s in stack.servers if s.process is not None]
+    org = f"bench-{os.getpid()}"
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
+        started = time.perf_counter()
+        agent_token, tokens = await setup(http, urls, org, args.visitors)
+        print(f"setup: {args.visitors} visitors queued in {time.perf_counter() - started:.1f} s", flush=True)
+
+        # Warm both processes' code paths (first subscriptions import and compile lazily).
+        warm = [await _open(ws_urls[i % 2], tokens[i]) for i in range(20)]
+        for ws, _ in warm:
+            await ws.close()
+        await asyncio.sleep(1.0)
+        rss_before = [rss_kb(pid) for pid in pids]
+
+        work = [(i % len(ws_urls), t) for i, t in enumerate(tokens)]
+        ctx = mp.get_context("spawn")
+        pipes, procs = [], []
+        for c in range(args.clients):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_client, args=(ws_urls, work[c :: args.clients], theirs, args.rounds))
+            proc.start()
+            pipes.append(mine)
+            procs.append(proc)
+        opened = time.perf_counter()
+        firsts: list[int] = []
+        for pipe in pipes:
+            kind, positions = await asyncio.to_thread(pipe.recv)
+            assert kind == "subscribed"
+            firsts.extend(positions)
+        print(f"subscribed: {len(firsts)} watchers in {time.perf_counter() - opened:.1f} s", flush=True)
+        assert sorted(firsts) == list(range(1, args.visitors + 1)), "every watcher got its own first position"
+        await asyncio.sleep(2.0)
+        rss_after = [rss_kb(pid) for pid in pids]
+        per_sub_kb = (sum(rss_after) - sum(rss_before)) / args.visitors
+
+        redis_client = aioredis.from_url(servers.REDIS_URL)
+        channel = f"{stack.env['SWITCHBOARD_REDIS_PREFIX']}:events"
+        results = []
+        for round_no in range(args.rounds):
+            for pipe in pipes:
+                kind, _ = await asyncio.to_thread(pipe.recv)
+                assert kind == "armed"
+            await asyncio.sleep(1.0)
+            sql_before = [await metric(http, u, "switchboard_queue_watch_sql_statements_total") for u in urls]
+            recomputes_before = [await metric(http, u, "switchboard_queue_watch_recomputes_total") for u in urls]
+            pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+            await pubsub.subscribe(channel)
+            seen: list[str] = []
+
+            async def count(ps: Any = pubsub, into: list[str] = seen) -> None:
+                async for message in ps.listen():
+                    into.append(json.loads(message["data"])["kind"])
+
+            counter = asyncio.create_task(count())
+            await asyncio.sleep(0.2)
+            t0 = time.time()
+            claimed = await gql(http, urls[0], agent_token,
+                                "mutation { claimQueueEntry(input: {}) { queueEntry { id } userErrors { code } } }", {})
+            assert not claimed["claimQueueEntry"]["userErrors"], claimed
+            latencies: list[float] = []
+            statuses: dict[str, int] = {}
+            for pipe in pipes:
+                kind, received = await asyncio.to_thread(pipe.recv)
+                assert kind == "received"
+                for at, status, _ in received:
+                    latencies.append(at - t0)
+                    statuses[status] = statuses.get(status, 0) + 1
+            await asyncio.sleep(0.5)
+            counter.cancel()
+            await pubsub.aclose()
+            sql = sum([await metric(http, u, "switchboard_queue_watch_sql_statements_total") for u in urls]) - sum(sql_before)
+            recomputes = sum([await metric(http, u, "switchboard_queue_watch_recomputes_total") for u in urls]) - sum(
+                recomputes_before
+            )
+            results.append((latencies, statuses, len(seen), seen, sql, recomputes))
+            print(
+                f"round {round_no + 1}: {len(latencies)} watchers updated ({statuses}); "
+                f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
+                f"last {max(latencies) * 1000:.0f} ms; redis messages {len(seen)} {sorted(set(seen))}; "
+                f"hub SQL statements {sql:.0f} (recomputes {recomputes:.0f})",
+                flush=True,
+            )
+        for pipe in pipes:
+            pipe.send("close")
+        for proc in procs:
+            proc.join(30)
+        await redis_client.aclose()
+
+    p99s = [percentile(r[0], 0.99) for r in results]
+    print()
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"watchers: {args.visitors} over {len(urls)} server processes, {args.rounds} changes (claim of the head)")
+    print(f"time until every watcher has its new position: p99 {statistics.median(p99s) * 1000:.0f} ms "
+          f"(median over rounds), last watcher {statistics.median([max(r[0]) for r in results]) * 1000:.0f} ms")
+    print(f"redis messages per change: {statistics.median([r[2] for r in results]):.0f}")
+    print(f"SQL statements per change for watchers (all processes): {statistics.median([r[4] for r in results]):.0f} "
+          f"({statistics.median([r[5] for r in results]):.0f} recomputes)")
+    print(f"resident memory per open subscription: {per_sub_kb:.1f} KB "
+          f"(servers {sum(rss_before) / 1024:.0f} MB -> {sum(rss_after) / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--visitors", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=2)
+    main(parser.parse_args())

@@ -1,0 +1,137 @@
+"""How long a visitor will wait: from the queue's own recent history.
+
+The basis of an estimate is "seconds per place": how long the queue takes to
+move one entry forward. An entry at position p is estimated at p times that,
+so the estimate grows with the position and reacts to the queue's real pace.
+
+* With history (entries of this queue assigned in the last hour): the queue
+  moved ``n`` entries in the time since the oldest of them was assigned (at
+  least a minute), i.e. one entry every ``span / n`` seconds, achieved by the
+  ``k`` distinct agents who took them. With ``c`` agents able to serve the queue
+  ONLINE now, the pace is scaled by ``k / c`` (more agents now, faster; none
+  now, as if one were back).
+* Without history (nothing assigned in the last hour): an agent is assumed to
+  spend ``FALLBACK_HANDLE_SECONDS`` (300 s) on a conversation, and every ONLINE
+  agent able to serve the queue works ``maxConcurrentThreads`` conversations in
+  parallel, so one place takes 300 / (their summed capacity) seconds; with no
+  such agent ONLINE, 300 s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from switchboard.domain.enums import AgentStatus, Priority, QueueEntryStatus
+from switchboard.models import Agent, Queue, QueueEntry
+from switchboard.tenancy import Tenant
+
+HISTORY_WINDOW = timedelta(hours=1)
+MIN_SPAN_SECONDS = 60.0
+FALLBACK_HANDLE_SECONDS = 300.0
+HISTORY_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class WaitBasis:
+    """What an estimate is computed from; one per queue per recompute."""
+
+    seconds_per_place: float
+    from_history: bool
+    capable_agents: int
+    # ONLINE agents able to serve the queue with a free slot now.
+    available_agents: int
+
+
+def can_serve(agent_skills: Iterable[str] | None, needed: Iterable[str] | None) -> bool:
+    """An agent can serve a queue when they have every skill it names."""
+    return set(needed or ()) <= set(agent_skills or ())
+
+
+def basis_from(
+    now: datetime,
+    assignments: Sequence[tuple[datetime, int | None]],
+    agents: Sequence[tuple[list[str] | None, int, int]],
+    queue_skills: Sequence[str] | None,
+) -> WaitBasis:
+    """Pure part: ``assignments`` are (assigned_at, agent id) of the window, ``agents`` the
+    ONLINE agents' (skills, max_concurrent_threads, active_thread_count)."""
+    capable = [(cap, active) for skills, cap, active in agents if can_serve(skills, queue_skills)]
+    available = sum(1 for cap, active in capable if active < cap)
+    if assignments:
+        oldest = min(at for at, _ in assignments)
+        span = max((now - oldest).total_seconds(), MIN_SPAN_SECONDS)
+        served_by = len({agent for _, agent in assignments if agent is not None}) or 1
+        per_place = span / len(assignments) * served_by / max(len(capable), 1)
+        return WaitBasis(per_place, True, len(capable), available)
+    slots = sum(cap for cap, _ in capable)
+    return WaitBasis(FALLBACK_HANDLE_SECONDS / max(slots, 1), False, len(capable), available)
+
+
+def estimate(basis: WaitBasis, position: int | None) -> int | None:
+    """Seconds until an entry at ``position`` is taken; None when it is not waiting."""
+    if position is None:
+        return None
+    return max(1, math.ceil(position * basis.seconds_per_place))
+
+
+async def wait_basis(tenant: Tenant, queue: Queue, now: datetime) -> WaitBasis:
+    """Two queries: the queue's recent assignments and the ONLINE agents."""
+    assignments = await (
+        tenant.q(QueueEntry)
+        .filter(queue_id=queue.id, status=QueueEntryStatus.ASSIGNED, assigned_at__gte=now - HISTORY_WINDOW)
+        .order_by("-assigned_at")
+        .limit(HISTORY_ROWS)
+        .values_list("assigned_at", "assigned_agent_id")
+    )
+    agents = await tenant.q(Agent).filter(status=AgentStatus.ONLINE).values_list(
+        "skills", "max_concurrent_threads", "active_thread_count"
+    )
+    return basis_from(now, list(assignments), list(agents), queue.skills)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    """Queue.stats: what a supervisor's wallboard shows."""
+
+    waiting: int
+    waiting_by_priority: list[tuple[Priority, int]]
+    longest_wait_seconds: int
+    average_wait_seconds: float | None
+    available_agents: int
+    estimated_wait_seconds: int | None
+
+
+async def queue_figures(tenant: Tenant, queue: Queue, now: datetime) -> QueueFigures:
+    """Three queries: WAITING entries, the last hour's assignments, ONLINE agents."""
+    waiting = await tenant.q(QueueEntry).filter(queue_id=queue.id, status=QueueEntryStatus.WAITING).values_list(
+        "priority", "enqueued_at"
+    )
+    assigned = await (
+        tenant.q(QueueEntry)
+        .filter(queue_id=queue.id, status=QueueEntryStatus.ASSIGNED, assigned_at__gte=now - HISTORY_WINDOW)
+        .order_by("-assigned_at")
+        .limit(HISTORY_ROWS)
+        .values_list("assigned_at", "assigned_agent_id", "enqueued_at")
+    )
+    agents = await tenant.q(Agent).filter(status=AgentStatus.ONLINE).values_list(
+        "skills", "max_concurrent_threads", "active_thread_count"
+    )
+    basis = basis_from(now, [(at, agent) for at, agent, _ in assigned], list(agents), queue.skills)  # type: ignore[arg-type]
+    counts = {p: 0 for p in Priority}
+    for priority, _ in waiting:
+        counts[Priority(priority)] += 1
+    oldest = min((at for _, at in waiting), default=None)
+    waits = [(at - enqueued).total_seconds() for at, _, enqueued in assigned]
+    # A NORMAL entry joining now goes behind every URGENT, HIGH and NORMAL one.
+    ahead = counts[Priority.URGENT] + counts[Priority.HIGH] + counts[Priority.NORMAL]
+    return QueueFigures(
+        waiting=len(waiting),
+        waiting_by_priority=[(p, counts[p]) for p in Priority],
+        longest_wait_seconds=max(int((now - oldest).total_seconds()), 0) if oldest else 0,
+        average_wait_seconds=sum(waits) / len(waits) if waits else None,
+        available_agents=basis.available_agents,
+        estimated_wait_seconds=estimate(basis, ahead + 1),
+    )
