@@ -43,11 +43,19 @@ import httpx  # noqa: E402
 import jwt  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 import websockets  # noqa: E402
+from websockets.typing import Subprotocol  # noqa: E402
 
 from tests import servers  # noqa: E402
 
 QUERY = "subscription { queuePosition { status position queueLength estimatedWaitSeconds } }"
-PROTOCOL = "graphql-transport-ws"
+PROTOCOL = Subprotocol("graphql-transport-ws")
+
+
+def say(text: str = "", flush: bool = True) -> None:
+    """The figures go to stdout: printing them is what a benchmark is for."""
+    sys.stdout.write(text + "\n")
+    if flush:
+        sys.stdout.flush()
 
 
 def token(org: str, role: str, sub: str | None = None) -> str:
@@ -141,11 +149,13 @@ async def setup(http: httpx.AsyncClient, urls: list[str], org: str, visitors: in
             url = urls[i % len(urls)]
             started = await gql(
                 http, url, service,
-                "mutation($x: String!) { startThread(input: {visitor: {externalId: $x}}) { thread { id } visitorToken } }",
+                "mutation($x: String!) { startThread(input: {visitor: {externalId: $x}}) {"
+                " thread { id } visitorToken } }",
                 {"x": f"visitor-{i}"},
             )
             thread_id = started["startThread"]["thread"]["id"]
-            await gql(http, url, service, "mutation($t: ID!) { requestTransfer(input: {threadId: $t}) { queueEntry { id } } }",
+            await gql(http, url, service,
+                      "mutation($t: ID!) { requestTransfer(input: {threadId: $t}) { queueEntry { id } } }",
                       {"t": thread_id})
             tokens[i] = started["startThread"]["visitorToken"]
 
@@ -163,7 +173,7 @@ async def setup(http: httpx.AsyncClient, urls: list[str], org: str, visitors: in
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main(args: argparse.Namespace) -> None:
@@ -186,7 +196,7 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
         started = time.perf_counter()
         agent_token, tokens = await setup(http, urls, org, args.visitors)
-        print(f"setup: {args.visitors} visitors queued in {time.perf_counter() - started:.1f} s", flush=True)
+        say(f"setup: {args.visitors} visitors queued in {time.perf_counter() - started:.1f} s", flush=True)
 
         # Warm both processes' code paths (first subscriptions import and compile lazily).
         warm = [await _open(ws_urls[i % 2], tokens[i]) for i in range(20)]
@@ -210,7 +220,7 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
             kind, positions = await asyncio.to_thread(pipe.recv)
             assert kind == "subscribed"
             firsts.extend(positions)
-        print(f"subscribed: {len(firsts)} watchers in {time.perf_counter() - opened:.1f} s", flush=True)
+        say(f"subscribed: {len(firsts)} watchers in {time.perf_counter() - opened:.1f} s", flush=True)
         assert sorted(firsts) == list(range(1, args.visitors + 1)), "every watcher got its own first position"
         await asyncio.sleep(2.0)
         rss_after = [rss_kb(pid) for pid in pids]
@@ -251,12 +261,12 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
             await asyncio.sleep(0.5)
             counter.cancel()
             await pubsub.aclose()
-            sql = sum([await metric(http, u, "switchboard_queue_watch_sql_statements_total") for u in urls]) - sum(sql_before)
-            recomputes = sum([await metric(http, u, "switchboard_queue_watch_recomputes_total") for u in urls]) - sum(
-                recomputes_before
-            )
+            sql_after = [await metric(http, u, "switchboard_queue_watch_sql_statements_total") for u in urls]
+            recomputes_after = [await metric(http, u, "switchboard_queue_watch_recomputes_total") for u in urls]
+            sql = sum(sql_after) - sum(sql_before)
+            recomputes = sum(recomputes_after) - sum(recomputes_before)
             results.append((latencies, statuses, len(seen), seen, sql, recomputes))
-            print(
+            say(
                 f"round {round_no + 1}: {len(latencies)} watchers updated ({statuses}); "
                 f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
                 f"last {max(latencies) * 1000:.0f} ms; redis messages {len(seen)} {sorted(set(seen))}; "
@@ -270,15 +280,15 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
         await redis_client.aclose()
 
     p99s = [percentile(r[0], 0.99) for r in results]
-    print()
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"watchers: {args.visitors} over {len(urls)} server processes, {args.rounds} changes (claim of the head)")
-    print(f"time until every watcher has its new position: p99 {statistics.median(p99s) * 1000:.0f} ms "
+    say()
+    say(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    say(f"watchers: {args.visitors} over {len(urls)} server processes, {args.rounds} changes (claim of the head)")
+    say(f"time until every watcher has its new position: p99 {statistics.median(p99s) * 1000:.0f} ms "
           f"(median over rounds), last watcher {statistics.median([max(r[0]) for r in results]) * 1000:.0f} ms")
-    print(f"redis messages per change: {statistics.median([r[2] for r in results]):.0f}")
-    print(f"SQL statements per change for watchers (all processes): {statistics.median([r[4] for r in results]):.0f} "
+    say(f"redis messages per change: {statistics.median([r[2] for r in results]):.0f}")
+    say(f"SQL statements per change for watchers (all processes): {statistics.median([r[4] for r in results]):.0f} "
           f"({statistics.median([r[5] for r in results]):.0f} recomputes)")
-    print(f"resident memory per open subscription: {per_sub_kb:.1f} KB "
+    say(f"resident memory per open subscription: {per_sub_kb:.1f} KB "
           f"(servers {sum(rss_before) / 1024:.0f} MB -> {sum(rss_after) / 1024:.0f} MB)")
 
 

@@ -22,6 +22,26 @@ from tests import servers
 from tests.wsclient import GraphQLWS
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgres_only: needs several server processes sharing PostgreSQL and Redis (races, fan-out)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A postgres_only test is not generated for the SQLite stack (one process, no row locks)."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("postgres_only") and params.get("stack") == "sqlite":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def stack(request: pytest.FixtureRequest) -> Iterator[servers.Stack]:
     workdir = servers.new_workdir()

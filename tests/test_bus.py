@@ -165,9 +165,8 @@ async def test_commits_are_sequenced_in_order_and_rollbacks_publish_nothing(fres
 # ---------------------------------------------------------------- across server processes (PostgreSQL + Redis)
 
 
+@pytest.mark.postgres_only
 async def test_event_committed_in_one_process_reaches_the_others(org: Org) -> None:
-    if org.stack.name != "postgres":
-        pytest.skip("the embedded default runs one process")
     agent = await org.create_agent("Ann", status=None)
     pk = _agent_pk(agent.id)
     async with _database(org.stack.database_url), _redis_bus(

@@ -147,9 +147,8 @@ def test_uvicorn_asgi_app_from_the_repo_root(workdir: Path) -> None:
         _stop(process)
 
 
+@pytest.mark.postgres_only
 async def test_serve_with_several_workers_on_postgres(org: Org, workdir: Path) -> None:
-    if org.stack.name != "postgres":
-        pytest.skip("the embedded default runs one process")
     port = servers.free_port()
     process = _start([SWITCHBOARD, "serve", "--port", str(port), "--workers", "2"], dict(org.stack.env), workdir,
                      workdir / "serve.log")

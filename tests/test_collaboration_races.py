@@ -11,7 +11,6 @@ from collections import Counter
 
 import pytest
 
-from tests import servers
 from tests.collab_support import (
     INVITE_EVENTS,
     active_thread,
@@ -24,11 +23,8 @@ from tests.collab_support import (
 )
 from tests.conftest import Org
 
-
-@pytest.fixture(autouse=True)
-def _postgres_only(stack: servers.Stack) -> None:
-    if stack.name != "postgres":
-        pytest.skip("races need several processes and row locks (PostgreSQL stack)")
+# Races need several processes and real row locks: the PostgreSQL stack only.
+pytestmark = pytest.mark.postgres_only
 
 
 def outcome(payload: dict[str, object]) -> str:

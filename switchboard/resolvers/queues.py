@@ -232,7 +232,7 @@ async def request_transfer(info: InfoT, data: RequestTransferInput) -> RequestTr
             raise Forbidden("visitors may transfer only into a queue")
         from switchboard.resolvers import collaboration
 
-        return await collaboration.request_agent_transfer(info, data)  # type: ignore[attr-defined, no-any-return]
+        return await collaboration.request_agent_transfer(info, data)
     try:
         thread_pk = input_pk(data.thread_id, "Thread", ["input", "threadId"])
     except DomainError as exc:
