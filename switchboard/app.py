@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from switchboard import db, features
 from switchboard import settings as settings_module
@@ -54,8 +56,17 @@ class _WebSocketAdapter(ASGIWebSocketAdapter):
 _HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
 
+class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        # The cancelled init timer (with its CancelledError traceback and frames)
+        # would otherwise stay referenced for the connection's whole life.
+        self.connection_init_timeout_task = None
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     websocket_adapter_class = _WebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = _TransportWSHandler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -171,6 +182,24 @@ class StartupReport:
         await self.app(scope, receive, send_reason)
 
 
+GC_GEN0_THRESHOLD = 50_000
+
+
+def _tune_gc() -> None:
+    """Keep the collector off the hot path of a process holding many live subscriptions.
+
+    Everything loaded at start-up (modules, schema, pools) lives as long as the
+    process: ``gc.freeze`` moves it out of the collector's sight. A larger
+    first-generation threshold makes the collector run less often while tens of
+    thousands of long-lived subscription objects are alive, so full collections
+    (which walk every object) do not stall a fan-out.
+    """
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_module.load()
     telemetry = Telemetry()
@@ -193,6 +222,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await bus.start()
         await features.start(services)
         await scheduler.start()
+        _tune_gc()
         try:
             yield
         finally:

@@ -70,6 +70,8 @@ def _serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         ws="websockets-sansio",
+        # Compressing ~100-byte JSON frames costs CPU and per-connection memory for nothing.
+        ws_per_message_deflate=False,
     )
 
 

@@ -48,7 +48,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "switchboard.app:app_from_env", "--factory",
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-             "--ws", "websockets-sansio"],
+             "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"],
             cwd=str(ROOT), env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from tests import servers
 from tests.conftest import Org
-from tests.queue_support import cancel, claim, create_queue, enqueue, metrics, update, watch
+from tests.queue_support import cancel, claim, create_queue, enqueue, metrics, transfer, update, watch
 from tests.wsclient import GraphQLWS, Subscription
 
 
@@ -108,17 +108,20 @@ async def test_queue_stats_stream_for_supervisors_and_analysts(org: Org) -> None
             await client.close()
 
 
-async def _change_cost(org: Org, heads: list[str], watchers: list[Subscription], channel: str | None) -> dict[str, Any]:
-    """Cancel the queue's head and measure until every watcher has its new place."""
-    name = "switchboard_queue_watch_recomputes_total"
+async def _quiet(org: Org, name: str) -> list[dict[str, float]]:
+    """Every process's metrics once counter ``name`` stopped moving (subscribing schedules work too)."""
     before = [await metrics(org, i) for i in range(len(org.stack.servers))]
     while True:
-        # Subscribing schedules recomputes too: start from a quiet process.
         await asyncio.sleep(0.3)
         again = [await metrics(org, i) for i in range(len(org.stack.servers))]
         if [m.get(name) for m in again] == [m.get(name) for m in before]:
-            break
+            return again
         before = again
+
+
+async def _change_cost(org: Org, heads: list[str], watchers: list[Subscription], channel: str | None) -> dict[str, Any]:
+    """Cancel the queue's head and measure until every watcher has its new place."""
+    before = await _quiet(org, "switchboard_queue_watch_recomputes_total")
     received: list[str] = []
     listener: asyncio.Task[None] | None = None
     pubsub = None
@@ -184,3 +187,49 @@ async def test_fan_out_cost_does_not_grow_with_watchers(org: Org) -> None:
     if channel is not None:
         # One queue event and one thread event per change, whatever the number of watchers.
         assert crowded["redis"] == 2
+
+
+STATS = "subscription($q: ID!) { queueStats(queueId: $q) { waiting } }"
+COMPUTATIONS = "switchboard_queue_stats_computations_total"
+
+
+async def _stats_cost(org: Org, queue: str, thread_id: str, subs: list[Subscription]) -> list[float]:
+    """Queue ``thread_id`` (on the last process) and count stats computations until every subscriber saw it."""
+    before = await _quiet(org, COMPUTATIONS)
+    body = await transfer(org, thread_id, queueId=queue, server=len(org.stack.servers) - 1)
+    assert body["data"]["requestTransfer"]["userErrors"] == []
+    for sub in subs:
+        while (await sub.next())["queueStats"]["waiting"] != 1:
+            pass
+    after = await _quiet(org, COMPUTATIONS)
+    return [a.get(COMPUTATIONS, 0) - b.get(COMPUTATIONS, 0) for a, b in zip(after, before, strict=True)]
+
+
+async def test_queue_stats_are_computed_once_per_change_whatever_the_subscribers(org: Org) -> None:
+    """One change costs one stats computation per process, for 1 subscriber and for 60."""
+    queue = await create_queue(org, "wall", routingStrategy="MANUAL")
+    threads = [(await org.start_thread())[0] for _ in range(2)]
+    clients = [await org.ws(server=0) for _ in range(4)]
+    try:
+        one = [await clients[0].subscribe(STATS, {"q": queue})]
+        assert (await one[0].next())["queueStats"]["waiting"] == 0
+        single = await _stats_cost(org, queue, threads[0], one)
+        # Back to an empty queue (no periodic refresh while nothing waits), seen by the subscriber.
+        entry_id = (await org.data(
+            "query($q: ID!) { queueEntries(filter: {queueId: $q, status: [WAITING]}) { edges { node { id } } } }",
+            {"q": queue},
+        ))["queueEntries"]["edges"][0]["node"]["id"]
+        assert (await cancel(org, entry_id))["data"]["cancelQueueEntry"]["userErrors"] == []
+        while (await one[0].next())["queueStats"]["waiting"] != 0:
+            pass
+
+        crowd = one + [await clients[i % 4].subscribe(STATS, {"q": queue}) for i in range(59)]
+        for sub in crowd[1:]:
+            assert (await sub.next())["queueStats"]["waiting"] == 0
+        crowded = await _stats_cost(org, queue, threads[1], crowd)
+    finally:
+        for client in clients:
+            await client.close()
+    # The subscribers' process computed once; a process without subscribers never did.
+    assert single == crowded
+    assert single[0] == 1 and all(n == 0 for n in single[1:])

@@ -8,6 +8,7 @@ import json
 import pytest
 import redis.asyncio as aioredis
 
+from switchboard.domain import routing
 from tests import servers
 from tests.conftest import AgentHandle, Org
 from tests.queue_support import (
@@ -20,6 +21,7 @@ from tests.queue_support import (
     metrics,
     transfer,
     update,
+    update_settings,
     watch,
 )
 
@@ -125,6 +127,22 @@ async def test_round_robin_rotates_and_hybrid_weighs_skills(org: Org) -> None:
     _, first, _ = await enqueue(org, queue_id=hybrid, requiredSkills=["vip-care"])
     # Idle agents without the skill lose to the one who has it.
     assert await assigned_to(org, first) == expert.id
+
+
+async def test_entries_nobody_can_serve_do_not_hide_the_others(org: Org) -> None:
+    """More unservable entries at the head of the order than one routing batch holds."""
+    german = await create_queue(org, "german", routingStrategy="SKILL_BASED", skills=["german"])
+    await create_queue(org, "general", routingStrategy="LEAST_BUSY", isDefault=True)
+    ann = await org.create_agent("Ann")
+    threads = [(await org.start_thread())[0] for _ in range(routing.PASS_ENTRIES + 1)]
+    for batch in range(0, len(threads), 25):
+        bodies = await asyncio.gather(
+            *(transfer(org, t, queueId=german, priority="URGENT") for t in threads[batch : batch + 25])
+        )
+        assert all(not b["data"]["requestTransfer"]["userErrors"] for b in bodies)
+    _, behind, _ = await enqueue(org)
+    await eventually(lambda: _is_assigned(org, behind))
+    assert await assigned_to(org, behind) == ann.id
 
 
 async def test_claim_race_over_two_processes(org: Org) -> None:
@@ -239,9 +257,12 @@ async def _reopen(org: Org, thread_id: str) -> dict[str, object]:
     return dict(payload["thread"])
 
 
-@pytest.mark.parametrize("sticky", [True, False])
-async def test_reopen_offers_the_thread_to_its_last_primary(org: Org, sticky: bool) -> None:
+@pytest.mark.parametrize(("sticky", "unassign"), [(True, True), (False, True), (False, False)])
+async def test_reopen_offers_the_thread_to_its_last_primary(org: Org, sticky: bool, unassign: bool) -> None:
+    """Sticky queues offer a reopened thread to its last primary; so does a thread that kept its primary."""
     await create_queue(org, "care", routingStrategy="LEAST_BUSY", stickyAgent=sticky)
+    if not unassign:
+        await update_settings(org, unassignOnResolve=False)
     ann = await org.create_agent("Ann", maxConcurrentThreads=3)
     thread_id, _, _ = await enqueue(org)
     await enqueue(org)  # Ann is busier than Bob will be
@@ -252,8 +273,9 @@ async def test_reopen_offers_the_thread_to_its_last_primary(org: Org, sticky: bo
     queued = thread["queueEntry"]
     assert isinstance(queued, dict) and queued["attempt"] == 2
     await eventually(lambda: _is_assigned(org, str(queued["id"])))
-    expected = ann.id if sticky else bob.id
+    expected = ann.id if sticky or not unassign else bob.id
     assert await assigned_to(org, str(queued["id"])) == expected
+    assert (await agent_row(org, ann))["activeThreadCount"] == (2 if expected == ann.id else 1)
 
 
 async def test_reopen_needs_a_resolved_thread(org: Org) -> None:

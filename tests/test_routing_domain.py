@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from switchboard.domain.enums import Priority, RoutingStrategy, VisitorTier
@@ -81,3 +82,12 @@ def test_estimate_from_history_follows_the_queue_pace() -> None:
     doubled = basis_from(NOW, history, [([], 5, 1)] * 4, [])
     assert round(doubled.seconds_per_place) == 50
     assert estimate(same, 3) == 300 and estimate(same, 4) > estimate(same, 3)
+
+
+def test_estimate_grows_strictly_with_position_even_for_a_fast_queue() -> None:
+    # 2000 entries a minute: far less than a second per place.
+    burst = [(NOW - timedelta(seconds=30), 1)] * 2000
+    fast = basis_from(NOW, burst, [([], 5, 0)], [])
+    assert fast.seconds_per_place < 1
+    waits = [estimate(fast, p) for p in range(1, 50)]
+    assert all(b > a for a, b in itertools.pairwise(waits))

@@ -15,6 +15,9 @@ so the estimate grows with the position and reacts to the queue's real pace.
   agent able to serve the queue works ``maxConcurrentThreads`` conversations in
   parallel, so one place takes 300 / (their summed capacity) seconds; with no
   such agent ONLINE, 300 s.
+
+An estimate is at least one second per place, so it grows strictly with the
+position even when the queue moves faster than a place a second.
 """
 
 from __future__ import annotations
@@ -74,22 +77,37 @@ def estimate(basis: WaitBasis, position: int | None) -> int | None:
     """Seconds until an entry at ``position`` is taken; None when it is not waiting."""
     if position is None:
         return None
-    return max(1, math.ceil(position * basis.seconds_per_place))
+    # ceil(p * s) never decreases with p; with s < 1 it may stand still, p itself never does.
+    return max(position, math.ceil(position * basis.seconds_per_place))
 
 
-async def wait_basis(tenant: Tenant, queue: Queue, now: datetime) -> WaitBasis:
-    """Two queries: the queue's recent assignments and the ONLINE agents."""
-    assignments = await (
+Assignment = tuple[datetime, int | None, datetime]
+
+
+async def _recent_assignments(tenant: Tenant, queue: Queue, now: datetime) -> list[Assignment]:
+    """(assigned_at, agent id, enqueued_at) of the queue's entries assigned within the window."""
+    rows = await (
         tenant.q(QueueEntry)
         .filter(queue_id=queue.id, status=QueueEntryStatus.ASSIGNED, assigned_at__gte=now - HISTORY_WINDOW)
         .order_by("-assigned_at")
         .limit(HISTORY_ROWS)
-        .values_list("assigned_at", "assigned_agent_id")
+        .values_list("assigned_at", "assigned_agent_id", "enqueued_at")
     )
-    agents = await tenant.q(Agent).filter(status=AgentStatus.ONLINE).values_list(
+    return list(rows)  # type: ignore[arg-type]
+
+
+async def _online_agents(tenant: Tenant) -> list[tuple[list[str] | None, int, int]]:
+    rows = await tenant.q(Agent).filter(status=AgentStatus.ONLINE).values_list(
         "skills", "max_concurrent_threads", "active_thread_count"
     )
-    return basis_from(now, list(assignments), list(agents), queue.skills)  # type: ignore[arg-type]
+    return list(rows)  # type: ignore[arg-type]
+
+
+async def wait_basis(tenant: Tenant, queue: Queue, now: datetime) -> WaitBasis:
+    """Two queries: the queue's recent assignments and the ONLINE agents."""
+    assigned = await _recent_assignments(tenant, queue, now)
+    agents = await _online_agents(tenant)
+    return basis_from(now, [(at, agent) for at, agent, _ in assigned], agents, queue.skills)
 
 
 @dataclass(frozen=True)
@@ -109,17 +127,8 @@ async def queue_figures(tenant: Tenant, queue: Queue, now: datetime) -> QueueFig
     waiting = await tenant.q(QueueEntry).filter(queue_id=queue.id, status=QueueEntryStatus.WAITING).values_list(
         "priority", "enqueued_at"
     )
-    assigned = await (
-        tenant.q(QueueEntry)
-        .filter(queue_id=queue.id, status=QueueEntryStatus.ASSIGNED, assigned_at__gte=now - HISTORY_WINDOW)
-        .order_by("-assigned_at")
-        .limit(HISTORY_ROWS)
-        .values_list("assigned_at", "assigned_agent_id", "enqueued_at")
-    )
-    agents = await tenant.q(Agent).filter(status=AgentStatus.ONLINE).values_list(
-        "skills", "max_concurrent_threads", "active_thread_count"
-    )
-    basis = basis_from(now, [(at, agent) for at, agent, _ in assigned], list(agents), queue.skills)  # type: ignore[arg-type]
+    assigned = await _recent_assignments(tenant, queue, now)
+    basis = basis_from(now, [(at, agent) for at, agent, _ in assigned], await _online_agents(tenant), queue.skills)
     counts = {p: 0 for p in Priority}
     for priority, _ in waiting:
         counts[Priority(priority)] += 1

@@ -1,10 +1,27 @@
 """The queue: transfer requests, order, assignment, claims, cancellation, overflow, reopen.
 
 Every function runs inside the caller's transaction (``atomic``) and writes its
-events into the outbox. Each change to the WAITING set of a queue bumps
-``Queue.version`` and emits exactly one event on topic "queue" (ENTRY_ADDED,
-ENTRY_ASSIGNED, ENTRY_CANCELLED, ENTRY_OVERFLOWED) keyed by the queue, so a
-process can recompute the queue's order once per change for all its watchers.
+events into the outbox. Each change to the WAITING set of a queue emits exactly
+one event on topic "queue" (ENTRY_ADDED, ENTRY_ASSIGNED, ENTRY_CANCELLED,
+ENTRY_OVERFLOWED) keyed by the queue, so a process can recompute the queue's
+order once per change for all its watchers. Thread events (QUEUED, ASSIGNED,
+STATUS_CHANGED, COLLABORATOR_LEFT) go through ``collaboration.thread_event`` and
+carry the same snapshot as the collaboration feature's, so a replay renders
+like the live event; those that can take places away say whose (``revoked``).
+
+Handing an ACTIVE thread to a queue (``requestTransfer`` with a queue on a
+thread that has a primary; the contract is silent on the rest):
+
+* every open invite of the thread becomes CANCELLED (reason ``queued``), like
+  on resolve: its inviter no longer owns the thread, and a TRANSFER invite
+  accepted later would take the thread from whoever routing gives it to;
+* the primary leaves (COLLABORATOR_LEFT, their slot frees up for routing);
+* the other collaborators stay while the thread waits, so the agent who gets
+  it inherits the helpers and their context (one of them may get it; their
+  collaboration seat then becomes a primary seat);
+* if the entry ends without an agent (CANCELLED, OVERFLOWED: the thread goes
+  back to the bot) the remaining collaborators become inactive, listed in
+  STATUS_CHANGED's ``revoked``, so no seat stays tied to a thread no human serves.
 
 Races are settled by conditional updates, which PostgreSQL re-checks after
 waiting for a concurrent writer: an entry leaves WAITING at most once
@@ -22,12 +39,16 @@ from typing import Any
 
 from tortoise.expressions import F
 
+from switchboard.domain import invites
 from switchboard.domain import validation as v
+from switchboard.domain.collaboration import free_collaboration, free_thread, thread_event
 from switchboard.domain.enums import (
+    OPEN_INVITE_STATUSES,
     PRIORITY_RANK,
     AgentStatus,
     CollaboratorRole,
     ErrorCode,
+    InviteStatus,
     Permission,
     Priority,
     QueueEntryStatus,
@@ -38,7 +59,7 @@ from switchboard.domain.enums import (
 )
 from switchboard.domain.estimates import can_serve
 from switchboard.errors import DomainError, invalid, not_found
-from switchboard.models import Agent, Collaborator, Queue, QueueEntry, Thread, Visitor
+from switchboard.models import Agent, Collaborator, Invite, Queue, QueueEntry, Thread, Visitor
 from switchboard.subscriptions.outbox import Outbox
 from switchboard.tenancy import Tenant
 
@@ -169,47 +190,59 @@ async def choose_queue(tenant: Tenant, queue_id: int | None, required: Sequence[
 # ---------------------------------------------------------------- writes
 
 
-async def bump_version(tenant: Tenant, queue_id: int) -> int:
-    await tenant.q(Queue).filter(id=queue_id).update(version=F("version") + 1)
-    rows = await tenant.q(Queue).filter(id=queue_id).values_list("version", flat=True)
-    return int(rows[0])  # type: ignore[call-overload]
-
-
-async def _queue_event(tenant: Tenant, outbox: Outbox, kind: str, entry: QueueEntry, **payload: Any) -> None:
-    version = await bump_version(tenant, entry.queue_id)
+def _queue_event(tenant: Tenant, outbox: Outbox, kind: str, entry: QueueEntry, **payload: Any) -> None:
     outbox.add(
         tenant.org,
         "queue",
         kind,
         queue_id=entry.queue_id,
         entry_id=entry.id,
-        payload={"entry_id": entry.id, "thread_id": entry.thread_id, "version": version, **payload},
+        payload={"entry_id": entry.id, "thread_id": entry.thread_id, **payload},
     )
 
 
-async def release_primary(tenant: Tenant, outbox: Outbox, thread: Thread, now: datetime) -> int | None:
-    """The primary leaves the thread (handed to a queue): their slot frees up."""
+async def hand_back(
+    tenant: Tenant, outbox: Outbox, thread: Thread, actor_id: int | None, now: datetime
+) -> Collaborator | None:
+    """An ACTIVE thread goes to a queue: open invites CANCELLED, the primary leaves (see the module doc).
+
+    Returns the primary's (now inactive) place; the caller saves the thread.
+    """
+    open_invites = await (
+        tenant.q(Invite).filter(thread_id=thread.id, status__in=list(OPEN_INVITE_STATUSES)).order_by("id")
+    )
+    for invite in open_invites:
+        await invites.close_invite(
+            tenant, outbox, thread, invite, InviteStatus.CANCELLED, "CANCELLED", actor_id=actor_id, reason="queued"
+        )
     agent_id = thread.primary_agent_id
     if agent_id is None:
         return None
     row = await tenant.q(Collaborator).filter(thread_id=thread.id, agent_id=agent_id, active=True).first()
     if row is not None:
-        row.active, row.left_at = False, now
-        await row.save(update_fields=["active", "left_at"])
-    await tenant.q(Agent).filter(id=agent_id, active_thread_count__gt=0).update(
-        active_thread_count=F("active_thread_count") - 1
-    )
+        await _leave(tenant, row, now)
+    else:
+        await free_thread(tenant, agent_id)
     thread.last_primary_agent_id, thread.primary_agent_id = agent_id, None
-    outbox.add(
-        tenant.org,
-        "thread",
-        "COLLABORATOR_LEFT",
-        thread_id=thread.id,
-        actor_id=agent_id,
-        audience=[agent_id],
-        payload={"collaborator_id": row.id if row else None, "agent_id": agent_id, "reason": "TRANSFERRED_TO_QUEUE"},
-    )
-    return agent_id
+    return row
+
+
+async def _leave(tenant: Tenant, row: Collaborator, now: datetime) -> None:
+    """A place ends and its seat (primary thread or collaboration) frees up, in one transaction."""
+    row.active, row.left_at = False, now
+    await row.save(update_fields=["active", "left_at"])
+    if row.role is CollaboratorRole.PRIMARY:
+        await free_thread(tenant, row.agent_id)
+    else:
+        await free_collaboration(tenant, row.agent_id)
+
+
+async def _release_helpers(tenant: Tenant, thread_id: int, now: datetime) -> list[int]:
+    """The thread went back to the bot: the collaborators still on it leave; their agent ids."""
+    rows = await tenant.q(Collaborator).filter(thread_id=thread_id, active=True).order_by("id")
+    for row in rows:
+        await _leave(tenant, row, now)
+    return [row.agent_id for row in rows]
 
 
 async def enqueue(
@@ -226,8 +259,13 @@ async def enqueue(
     attempt: int,
     now: datetime,
     preferred_agent_id: int | None = None,
+    actor_id: int | None = None,
+    leaving: Collaborator | None = None,
 ) -> QueueEntry:
-    """A new WAITING entry; the thread becomes QUEUED (the caller holds the thread's lock)."""
+    """A new WAITING entry; the thread becomes QUEUED (the caller holds the thread's lock).
+
+    ``leaving`` is the place of a primary who handed the thread over (``hand_back``).
+    """
     entry = await tenant.create(
         QueueEntry,
         thread_id=thread.id,
@@ -247,20 +285,39 @@ async def enqueue(
     previous = thread.status
     thread.status = ThreadStatus.QUEUED
     await thread.save()
-    await _queue_event(tenant, outbox, "ENTRY_ADDED", entry, status=WAITING.value, priority=priority.value)
-    outbox.add(
-        tenant.org,
-        "thread",
+    _queue_event(tenant, outbox, "ENTRY_ADDED", entry, status=WAITING.value, priority=priority.value)
+    if leaving is not None:
+        thread_event(
+            outbox, thread, "COLLABORATOR_LEFT", actor_id=actor_id, collaborator=leaving, reason="TRANSFERRED_TO_QUEUE"
+        )
+    thread_event(
+        outbox,
+        thread,
         "QUEUED",
-        thread_id=thread.id,
-        payload={
-            "status": ThreadStatus.QUEUED.value,
-            "previous": previous.value,
-            "entry_id": entry.id,
-            "queue_id": queue.id,
-        },
+        actor_id=actor_id,
+        status=ThreadStatus.QUEUED.value,
+        previous=previous.value,
+        entry_id=entry.id,
+        queue_id=queue.id,
+        revoked=[leaving.agent_id] if leaving is not None else [],
     )
     return entry
+
+
+async def _lock(tenant: Tenant, thread_id: int) -> tuple[Visitor, Thread]:
+    """The thread and its visitor, locked in the order visitor -> thread.
+
+    Every transfer request of a visitor (on any of their threads) and every
+    reopen takes the visitor's lock first: the per-visitor rate limit and the
+    one-WAITING-entry rule are checked on a stable picture.
+    """
+    found = await tenant.get(Thread, thread_id)
+    if found is None:
+        raise not_found("thread", ["input", "threadId"])
+    visitor = await tenant.get(Visitor, found.visitor_id, for_update=True)
+    thread = await tenant.get(Thread, thread_id, for_update=True)
+    assert visitor is not None and thread is not None
+    return visitor, thread
 
 
 async def request_transfer(
@@ -268,13 +325,7 @@ async def request_transfer(
 ) -> tuple[Thread, QueueEntry, Queue]:
     """requestTransfer into a queue (the toAgentId mode lives with collaboration)."""
     org = await tenant.organization()
-    found = await tenant.get(Thread, req.thread_id)
-    if found is None:
-        raise not_found("thread", ["input", "threadId"])
-    # Lock order visitor -> thread: the per-visitor rate limit holds across threads.
-    visitor = await tenant.get(Visitor, found.visitor_id, for_update=True)
-    thread = await tenant.get(Thread, req.thread_id, for_update=True)
-    assert visitor is not None and thread is not None
+    visitor, thread = await _lock(tenant, req.thread_id)
     field = ["input", "threadId"]
     if thread.status in (ThreadStatus.RESOLVED, ThreadStatus.CLOSED):
         raise DomainError(ErrorCode.CONFLICT, f"a {thread.status.value} thread takes no transfers", field)
@@ -305,8 +356,9 @@ async def request_transfer(
             f"(limit {org.transfer_rate_limit_per_visitor_per_hour})",
             field,
         )
+    leaving = None
     if thread.status is ThreadStatus.ACTIVE:
-        await release_primary(tenant, outbox, thread, now)
+        leaving = await hand_back(tenant, outbox, thread, who.agent_id, now)
     if context is not None:
         thread.context = context
     thread.transfer_count += 1
@@ -322,6 +374,8 @@ async def request_transfer(
         required_skills=required,
         attempt=attempts + 1,
         now=now,
+        actor_id=who.agent_id,
+        leaving=leaving,
     )
     return thread, entry, queue
 
@@ -332,15 +386,12 @@ async def reopen(
     """A RESOLVED thread queues again with the next attempt number.
 
     On a stickyAgent queue the entry names the last primary, whom routing offers
-    it to first. The transfer-attempt limit does not refuse a reopen: the visitor
+    it to first; so does a thread that kept its primary on resolve
+    (``unassignOnResolve`` off), whatever the queue. While QUEUED the thread has
+    no primary. The transfer-attempt limit does not refuse a reopen: the visitor
     came back, and the attempt number still counts on.
     """
-    found = await tenant.get(Thread, thread_id)
-    if found is None:
-        raise not_found("thread", ["input", "threadId"])
-    visitor = await tenant.get(Visitor, found.visitor_id, for_update=True)
-    thread = await tenant.get(Thread, thread_id, for_update=True)
-    assert visitor is not None and thread is not None
+    visitor, thread = await _lock(tenant, thread_id)
     if thread.status is not ThreadStatus.RESOLVED:
         message = f"only a RESOLVED thread can be reopened (it is {thread.status.value})"
         raise DomainError(ErrorCode.CONFLICT, message, ["input", "threadId"])
@@ -349,6 +400,10 @@ async def reopen(
     if queue is None:
         queue = await choose_queue(tenant, None, [])
     attempts = await tenant.q(QueueEntry).filter(thread_id=thread.id).count()
+    kept = thread.primary_agent_id
+    preferred = kept or (thread.last_primary_agent_id if queue.sticky_agent else None)
+    if kept is not None:
+        thread.last_primary_agent_id, thread.primary_agent_id = kept, None
     entry = await enqueue(
         tenant,
         outbox,
@@ -361,7 +416,7 @@ async def reopen(
         required_skills=list(previous.required_skills or []) if previous is not None else [],
         attempt=attempts + 1,
         now=now,
-        preferred_agent_id=thread.last_primary_agent_id if queue.sticky_agent else None,
+        preferred_agent_id=preferred,
     )
     return thread, entry, queue
 
@@ -388,8 +443,9 @@ async def assign(
         raise EntryTaken()
     entry = await tenant.get(QueueEntry, entry_id)
     assert entry is not None
+    # lastPrimaryAgent stays "the previous primary" (set when a primary leaves or resolves).
     moved = await tenant.q(Thread).filter(id=entry.thread_id, status=ThreadStatus.QUEUED).update(
-        status=ThreadStatus.ACTIVE, primary_agent_id=agent_id, last_primary_agent_id=agent_id, updated_at=now
+        status=ThreadStatus.ACTIVE, primary_agent_id=agent_id, updated_at=now
     )
     if not moved:
         raise DomainError(ErrorCode.CONFLICT, "the thread is no longer queued", ["input", "queueEntryId"])
@@ -399,24 +455,19 @@ async def assign(
     if not seated:
         raise DomainError(ErrorCode.LIMIT_REACHED, "the agent has no free capacity or is unavailable")
     collaborator = await _seat_primary(tenant, entry.thread_id, agent_id, now)
-    await _queue_event(
-        tenant, outbox, "ENTRY_ASSIGNED", entry, status=QueueEntryStatus.ASSIGNED.value, agent_id=agent_id
-    )
-    outbox.add(
-        tenant.org,
-        "thread",
+    thread = await tenant.get(Thread, entry.thread_id)
+    assert thread is not None
+    _queue_event(tenant, outbox, "ENTRY_ASSIGNED", entry, status=QueueEntryStatus.ASSIGNED.value, agent_id=agent_id)
+    thread_event(
+        outbox,
+        thread,
         "ASSIGNED",
-        thread_id=entry.thread_id,
         actor_id=actor_id,
-        audience=[agent_id],
-        payload={
-            "collaborator_id": collaborator.id,
-            "agent_id": agent_id,
-            "entry_id": entry.id,
-            "queue_id": entry.queue_id,
-            "status": ThreadStatus.ACTIVE.value,
-            "previous": ThreadStatus.QUEUED.value,
-        },
+        collaborator=collaborator,
+        entry_id=entry.id,
+        queue_id=entry.queue_id,
+        status=ThreadStatus.ACTIVE.value,
+        previous=ThreadStatus.QUEUED.value,
     )
     return entry
 
@@ -515,23 +566,25 @@ async def end_waiting(
     if not await qs.update(**values):
         return None
     entry.update_from_dict(values)
-    await tenant.q(Thread).filter(id=entry.thread_id, status=ThreadStatus.QUEUED).update(
+    extra = {"overflow_action": values["overflow_action"].value} if "overflow_action" in values else {}
+    _queue_event(tenant, outbox, ENDED_KIND[status], entry, status=status.value, **extra)
+    moved = await tenant.q(Thread).filter(id=entry.thread_id, status=ThreadStatus.QUEUED).update(
         status=ThreadStatus.BOT, updated_at=now
     )
-    extra = {"overflow_action": values["overflow_action"].value} if "overflow_action" in values else {}
-    await _queue_event(tenant, outbox, ENDED_KIND[status], entry, status=status.value, **extra)
-    outbox.add(
-        tenant.org,
-        "thread",
-        "STATUS_CHANGED",
-        thread_id=entry.thread_id,
-        payload={
-            "status": ThreadStatus.BOT.value,
-            "previous": ThreadStatus.QUEUED.value,
-            "entry_id": entry.id,
+    thread = await tenant.get(Thread, entry.thread_id) if moved else None
+    if thread is not None:
+        revoked = await _release_helpers(tenant, thread.id, now)
+        thread_event(
+            outbox,
+            thread,
+            "STATUS_CHANGED",
+            actor_id=None,
+            status=ThreadStatus.BOT.value,
+            previous=ThreadStatus.QUEUED.value,
+            entry_id=entry.id,
+            revoked=revoked,
             **extra,
-        },
-    )
+        )
     return entry
 
 

@@ -138,9 +138,11 @@ async def _history(tenant: Tenant, queue_ids: list[int], now: datetime) -> dict[
 async def route(tenant: Tenant, bus: EventBus | None) -> int:
     """One routing pass for an organization: assign WAITING entries while capacity lasts.
 
-    Entries go in queue order (priority, then enqueue time, across queues). Each
-    assignment is its own short transaction whose conditional updates make it
-    safe beside other processes doing the same: a lost race just moves on.
+    Entries go in queue order (priority, then enqueue time, across queues), read
+    ``PASS_ENTRIES`` at a time for as long as some agent has a free slot, so
+    entries nobody can serve at the head never hide servable ones behind them.
+    Each assignment is its own short transaction whose conditional updates make
+    it safe beside other processes doing the same: a lost race just moves on.
     Returns how many entries this pass assigned.
     """
     now = datetime.now(UTC)
@@ -155,47 +157,63 @@ async def route(tenant: Tenant, bus: EventBus | None) -> int:
     wanted = Q(preferred_agent_id__isnull=False)
     if automatic:
         wanted = wanted | Q(queue_id__in=automatic)
-    entries = await (
-        tenant.q(QueueEntry).filter(status=QueueEntryStatus.WAITING).filter(wanted).order_by(*queueing.ORDER).limit(PASS_ENTRIES)
-    )
-    if not entries:
-        return 0
-    hybrid = [qid for qid in {e.queue_id for e in entries} if queues[qid].routing_strategy is RoutingStrategy.HYBRID]
+    waiting = tenant.q(QueueEntry).filter(status=QueueEntryStatus.WAITING).filter(wanted).order_by(*queueing.ORDER)
+    hybrid = [qid for qid, q in queues.items() if q.routing_strategy is RoutingStrategy.HYBRID]
     history = await _history(tenant, hybrid, now)
     pool = [
         Candidate(a.id, frozenset(a.skills or ()), a.active_thread_count, a.max_concurrent_threads, a.last_assigned_at)
         for a in agents
     ]
-    assigned = 0
-    for entry in entries:
-        if not any(c.free > 0 for c in pool):
+    assigned = offset = 0
+    while any(c.free > 0 for c in pool):
+        entries = await waiting.offset(offset).limit(PASS_ENTRIES)
+        taken = 0
+        for entry in entries:
+            if not any(c.free > 0 for c in pool):
+                break
+            taken += await _route_entry(tenant, bus, entry, queues[entry.queue_id], pool, history, now)
+        assigned += taken
+        if len(entries) < PASS_ENTRIES:
             break
-        queue = queues[entry.queue_id]
-        strategy = queue.routing_strategy
-        for c in pool:
-            c.history = history.get((queue.id, c.id), 0)
-        ranked = preference(
-            RoutingStrategy.LEAST_BUSY if strategy is RoutingStrategy.MANUAL else strategy,
-            pool,
-            queue.skills or [],
-            entry.required_skills or [],
-            now,
-            entry.preferred_agent_id,
-        )
-        if strategy is RoutingStrategy.MANUAL:
-            ranked = [c for c in ranked if c.id == entry.preferred_agent_id]
-        for agent in ranked[:TRIES_PER_ENTRY]:
-            outcome = await _try_assign(tenant, bus, entry.id, agent.id)
-            if outcome == "assigned":
-                agent.active += 1
-                agent.last_assigned_at = datetime.now(UTC)
-                assigned += 1
-            elif outcome == "agent":
-                # Someone else filled this agent meanwhile: skip them for the rest of the pass.
-                agent.active = agent.capacity
-                continue
-            break
+        # Assigned entries left WAITING: the rest of the order moved up by as many.
+        offset += len(entries) - taken
     return assigned
+
+
+async def _route_entry(
+    tenant: Tenant,
+    bus: EventBus | None,
+    entry: QueueEntry,
+    queue: Queue,
+    pool: list[Candidate],
+    history: dict[tuple[int, int], int],
+    now: datetime,
+) -> int:
+    """Offer one entry to the best eligible agents in turn; 1 when one of them got it."""
+    strategy = queue.routing_strategy
+    for c in pool:
+        c.history = history.get((queue.id, c.id), 0)
+    ranked = preference(
+        RoutingStrategy.LEAST_BUSY if strategy is RoutingStrategy.MANUAL else strategy,
+        pool,
+        queue.skills or [],
+        entry.required_skills or [],
+        now,
+        entry.preferred_agent_id,
+    )
+    if strategy is RoutingStrategy.MANUAL:
+        ranked = [c for c in ranked if c.id == entry.preferred_agent_id]
+    for agent in ranked[:TRIES_PER_ENTRY]:
+        outcome = await _try_assign(tenant, bus, entry.id, agent.id)
+        if outcome == "assigned":
+            agent.active += 1
+            agent.last_assigned_at = datetime.now(UTC)
+            return 1
+        if outcome != "agent":
+            return 0
+        # Someone else filled this agent meanwhile: skip them for the rest of the pass.
+        agent.active = agent.capacity
+    return 0
 
 
 async def _try_assign(tenant: Tenant, bus: EventBus | None, entry_id: int, agent_id: int) -> str:

@@ -5,15 +5,18 @@
   never overlap within a process; kicks during a pass are served by one more.
 - ``RoutingSweeper`` runs a pass about every second for organizations with
   WAITING entries, so nothing waits on a kick that was lost (a crash between
-  commit and kick, a capacity change made elsewhere).
+  commit and kick, a capacity change made elsewhere). Its passes run in a task
+  of their own: the scheduler (invite expiry, overflow) never waits for them.
 - ``OverflowSweeper`` overflows entries past their deadline, exactly once
   across processes (conditional update, event in the same transaction).
-- ``QueueWatchHub`` feeds ``queuePosition`` subscriptions.
+- ``QueueWatchHub`` feeds ``queuePosition`` subscriptions, ``QueueStatsHub``
+  ``queueStats`` ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterator
@@ -29,12 +32,14 @@ from switchboard.domain.enums import QueueEntryStatus
 from switchboard.models import QueueEntry
 from switchboard.subscriptions.bus import EventBus
 from switchboard.subscriptions.outbox import atomic
-from switchboard.subscriptions.queue_watch import QueueWatchHub
+from switchboard.subscriptions.queue_watch import QueueStatsHub, QueueWatchHub
 from switchboard.tenancy import Tenant
 
 log = logging.getLogger(__name__)
 
 HUB = "queue_watch"
+STATS_HUB = "queue_stats"
+SWEEPER = "queue_routing_sweeper"
 ROUTING_INTERVAL_SECONDS = 1.0
 OVERFLOW_BATCH = 100
 
@@ -81,14 +86,8 @@ class QueueRouter:
                 self._orgs.pop(org, None)
 
     async def _pass(self, org: str) -> None:
-        tenant = Tenant(org)
-        while True:
-            self.passes += 1
-            assigned = await routing.route(tenant, self.bus)
-            self.assigned += assigned
-            # A full batch may have left capacity for entries beyond it.
-            if assigned < routing.PASS_ENTRIES:
-                return
+        self.passes += 1
+        self.assigned += await routing.route(Tenant(org), self.bus)
 
 
 class RoutingSweeper:
@@ -100,17 +99,32 @@ class RoutingSweeper:
         self.router = router
         self.interval = interval
         self._due = 0.0
+        self._task: asyncio.Task[None] | None = None
 
     async def sweep(self, now: datetime) -> int:
-        if time.monotonic() < self._due:
+        """Start a round of passes unless one is still running; returns at once."""
+        if time.monotonic() < self._due or self._task is not None:
             return 0
         self._due = time.monotonic() + self.interval
-        # No tenant here: the org comes from the rows themselves.
-        orgs = await QueueEntry.filter(status=QueueEntryStatus.WAITING).distinct().values_list("org_id", flat=True)
-        before = self.router.assigned
-        for org in orgs:
-            await self.router.kick(str(org))
-        return self.router.assigned - before
+        self._task = asyncio.create_task(self._round(), name="queue-routing-round")
+        return 0
+
+    async def _round(self) -> None:
+        try:
+            # No tenant here: the org comes from the rows themselves.
+            orgs = await QueueEntry.filter(status=QueueEntryStatus.WAITING).distinct().values_list("org_id", flat=True)
+            for org in orgs:
+                await self.router.kick(str(org))
+        except Exception as exc:
+            log.warning("routing round failed: %s", exc)
+        finally:
+            self._task = None
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 class OverflowSweeper:
@@ -145,18 +159,24 @@ class OverflowSweeper:
 class _QueueCollector(Collector):
     """Exports the hub's and the router's counters on /metrics."""
 
-    def __init__(self, hub: QueueWatchHub, router: QueueRouter) -> None:
+    def __init__(self, hub: QueueWatchHub, stats: QueueStatsHub, router: QueueRouter) -> None:
         self.hub = hub
+        self.stats = stats
         self.router = router
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         hub, router = self.hub, self.router
         yield GaugeMetricFamily("switchboard_queue_watchers", "Open queuePosition watchers", hub.watchers)
+        yield GaugeMetricFamily(
+            "switchboard_queue_stats_watchers", "Open queueStats subscriptions", self.stats.subscribers
+        )
         counters = (
             ("switchboard_queue_watch_events", "Queue and agent events handled by the position hub", hub.events),
             ("switchboard_queue_watch_recomputes", "Queue order recomputations (one per change burst)", hub.recomputes),
             ("switchboard_queue_watch_sql_statements", "SQL statements run to serve queue watchers", hub.statements),
             ("switchboard_queue_watch_updates", "Position updates handed to watchers", hub.updates),
+            ("switchboard_queue_stats_computations", "Queue stats computations (one per queue per window)",
+             self.stats.computations),
             ("switchboard_routing_passes", "Routing passes run", router.passes),
             ("switchboard_routing_assignments", "Entries assigned by routing", router.assigned),
         )
@@ -167,18 +187,23 @@ class _QueueCollector(Collector):
 async def start(services: Services) -> None:
     router = QueueRouter(services.bus)
     hub = QueueWatchHub(services.bus)
+    stats = QueueStatsHub(services.bus)
+    sweeper = RoutingSweeper(router)
     services.router = router
     services.extensions[HUB] = hub
-    services.extensions["queue_metrics"] = collector = _QueueCollector(hub, router)
+    services.extensions[STATS_HUB] = stats
+    services.extensions[SWEEPER] = sweeper
+    services.extensions["queue_metrics"] = collector = _QueueCollector(hub, stats, router)
     services.telemetry.registry.register(collector)
     services.scheduler.add(OverflowSweeper(services.bus))
-    services.scheduler.add(RoutingSweeper(router))
+    services.scheduler.add(sweeper)
 
 
 async def stop(services: Services) -> None:
-    hub = services.extensions.pop(HUB, None)
-    if isinstance(hub, QueueWatchHub):
-        await hub.stop()
+    for key in (HUB, STATS_HUB, SWEEPER):
+        helper = services.extensions.pop(key, None)
+        if isinstance(helper, QueueWatchHub | QueueStatsHub | RoutingSweeper):
+            await helper.stop()
     collector = services.extensions.pop("queue_metrics", None)
     if collector is not None:
         services.telemetry.registry.unregister(collector)

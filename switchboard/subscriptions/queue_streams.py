@@ -5,24 +5,22 @@ agents, admins and the service any entry of their organization. The stream
 takes its places from the process's ``QueueWatchHub`` (no query per update) and
 ends after ASSIGNED, CANCELLED or OVERFLOWED.
 
-queueStats: admins, analysts and supervisors; recomputed when the queue, an
-agent or a thread of the organization changes, at most ``STATS_PER_SECOND``
-times a second, and every ``STATS_REFRESH_SECONDS`` while the waits grow.
+queueStats: admins, analysts and supervisors. The figures come from the
+process's ``QueueStatsHub``: computed once per queue per window for all local
+subscribers when the queue, an agent or a thread of the organization changes,
+at most ``STATS_PER_SECOND`` times a second, and every
+``STATS_REFRESH_SECONDS`` while entries wait (the longest wait grows).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import strawberry
 from graphql import GraphQLError
 
 from switchboard import ids
 from switchboard.context import Context
-from switchboard.domain import estimates
 from switchboard.domain.enums import Role
 from switchboard.errors import BadInput, Forbidden
 from switchboard.models import Queue as QueueRow
@@ -31,12 +29,10 @@ from switchboard.resolvers.common import arg_pk
 from switchboard.resolvers.queues import stats_of
 from switchboard.schema.events import QueuePositionUpdate
 from switchboard.schema.types import InfoT, QueueStats
-from switchboard.subscriptions.queue_feature import HUB
-from switchboard.subscriptions.queue_watch import QueueWatchHub
+from switchboard.subscriptions.queue_feature import HUB, STATS_HUB
+from switchboard.subscriptions.queue_watch import QueueStatsHub, QueueWatchHub
 
 WATCHERS = (Role.AGENT, Role.ADMIN, Role.SERVICE, Role.VISITOR)
-STATS_PER_SECOND = 4
-STATS_REFRESH_SECONDS = 5.0
 
 
 def _not_found(what: str) -> GraphQLError:
@@ -101,28 +97,13 @@ async def queue_stats(info: InfoT, queue_id: str) -> AsyncIterator[QueueStats]:
     if principal.role is Role.AGENT and not await ctx.is_supervisor():
         raise Forbidden("only supervisors among agents may watch queue stats")
     pk = arg_pk(queue_id, "Queue")
-    tenant = ctx.tenant
-    if await tenant.get(QueueRow, pk) is None:
+    if await ctx.tenant.get(QueueRow, pk) is None:
         raise _not_found("queue")
-    changed = asyncio.Event()
-    org = principal.org
-    listener = ctx.bus.listen(
-        [("queue", pk), ("topic", (org, "agent")), ("topic", (org, "thread"))], lambda _event: changed.set()
-    )
-    last: estimates.QueueFigures | None = None
+    hub: QueueStatsHub = ctx.services.extensions[STATS_HUB]
+    slot = hub.watch(principal.org, pk)
+    ctx.reset_loaders()
     try:
         while True:
-            changed.clear()
-            queue = await tenant.get(QueueRow, pk)
-            if queue is None:
-                return
-            figures = await estimates.queue_figures(tenant, queue, datetime.now(UTC))
-            if figures != last:
-                last = figures
-                yield stats_of(figures)
-            # Throttle, then wait for a change (or refresh the growing waits now and then).
-            await asyncio.sleep(1 / STATS_PER_SECOND)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), STATS_REFRESH_SECONDS)
+            yield stats_of(await slot.next())
     finally:
-        ctx.bus.unregister(listener)
+        hub.unwatch(slot)

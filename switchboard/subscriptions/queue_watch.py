@@ -10,6 +10,11 @@ are coalesced into one more recompute, so a burst costs two at most.
 Each watcher owns a latest-value slot, not a queue: a watcher whose connection
 is slow only ever finds the newest state when it is ready, and never delays
 the others. A watcher whose place did not change gets nothing.
+
+``QueueStatsHub`` does the same for ``queueStats``: per watched queue one
+listener and one task that computes the figures at most ``STATS_PER_SECOND``
+times a second (a burst of changes within one window costs one computation)
+and hands them to every local subscriber's slot.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from switchboard.domain.enums import OverflowAction, QueueEntryStatus
-from switchboard.domain.estimates import estimate, wait_basis
+from switchboard.domain.estimates import QueueFigures, estimate, queue_figures, wait_basis
 from switchboard.domain.queueing import waiting_order
 from switchboard.models import Queue, QueueEntry
 from switchboard.subscriptions.bus import EventBus, Subscriber
@@ -32,6 +39,10 @@ log = logging.getLogger(__name__)
 
 WAITING = QueueEntryStatus.WAITING
 RETRY_SECONDS = 0.5
+STATS_PER_SECOND = 4
+# The longest wait grows by itself: refresh the figures this often while entries wait.
+STATS_REFRESH_SECONDS = 5.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,39 +61,50 @@ class Place:
         return self.status is not WAITING
 
 
-class Watcher:
-    """One subscription's slot: holds only the newest place not yet taken."""
+class Slot(Generic[T]):
+    """One subscription's latest-value slot: holds only the newest value not yet taken."""
 
-    __slots__ = ("_last", "_latest", "_waiter", "entry_id", "queue_id")
+    __slots__ = ("_last", "_latest", "_waiter")
 
-    def __init__(self, queue_id: int, entry_id: int) -> None:
-        self.queue_id = queue_id
-        self.entry_id = entry_id
-        self._last: tuple[object, ...] | None = None
-        self._latest: Place | None = None
+    def __init__(self) -> None:
+        self._last: object = None
+        self._latest: T | None = None
         self._waiter: asyncio.Future[None] | None = None
 
-    def offer(self, place: Place) -> bool:
-        """Keep ``place`` if it differs from the last one offered; wake the reader."""
-        key = (place.status, place.position, place.length, place.estimated_wait_seconds)
+    def put(self, value: T, key: object) -> bool:
+        """Keep ``value`` unless its ``key`` equals the last one kept; wake the reader."""
         if key == self._last:
             return False
         self._last = key
-        self._latest = place
+        self._latest = value
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         return True
 
-    async def next(self) -> Place:
+    async def next(self) -> T:
         while self._latest is None:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
             finally:
                 self._waiter = None
-        place, self._latest = self._latest, None
-        return place
+        value, self._latest = self._latest, None
+        return value
+
+
+class Watcher(Slot[Place]):
+    """A queuePosition subscription's slot."""
+
+    __slots__ = ("entry_id", "queue_id")
+
+    def __init__(self, queue_id: int, entry_id: int) -> None:
+        super().__init__()
+        self.queue_id = queue_id
+        self.entry_id = entry_id
+
+    def offer(self, place: Place) -> bool:
+        return self.put(place, (place.status, place.position, place.length, place.estimated_wait_seconds))
 
 
 class _QueueWatch:
@@ -260,3 +282,131 @@ class QueueWatchHub:
             "statements": self.statements,
             "updates": self.updates,
         }
+
+
+# ---------------------------------------------------------------- queueStats
+
+FiguresOf = Callable[[Tenant, Queue, datetime], Awaitable[QueueFigures]]
+
+
+class StatsSlot(Slot[QueueFigures]):
+    """A queueStats subscription's slot."""
+
+    __slots__ = ("queue_id",)
+
+    def __init__(self, queue_id: int) -> None:
+        super().__init__()
+        self.queue_id = queue_id
+
+
+class _StatsWatch:
+    """The local subscribers of one queue's stats and the task computing them."""
+
+    __slots__ = ("changed", "listener", "org", "queue_id", "slots", "task")
+
+    def __init__(self, org: str, queue_id: int) -> None:
+        self.org = org
+        self.queue_id = queue_id
+        self.slots: set[StatsSlot] = set()
+        self.changed = asyncio.Event()
+        self.listener: Subscriber | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+class QueueStatsHub:
+    """Per-process fan-out of queue stats: one computation per queue per window, whatever the subscribers."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        figures: FiguresOf = queue_figures,
+        per_second: float = STATS_PER_SECOND,
+        refresh_seconds: float = STATS_REFRESH_SECONDS,
+    ) -> None:
+        self.bus = bus
+        self.figures = figures
+        self.window = 1 / per_second
+        self.refresh_seconds = refresh_seconds
+        self._queues: dict[int, _StatsWatch] = {}
+        # Exported on /metrics: computations must not grow with subscribers.
+        self.computations = 0
+        self.subscribers = 0
+
+    def watch(self, org: str, queue_id: int) -> StatsSlot:
+        """A slot whose first value (the current figures) arrives within one window."""
+        sw = self._queues.get(queue_id)
+        if sw is None:
+            sw = self._queues[queue_id] = _StatsWatch(org, queue_id)
+            changed = sw.changed
+            # Waiting entries (queue key), ONLINE agents and their free capacity (agent
+            # status, and thread changes that take or free a primary seat).
+            sw.listener = self.bus.listen(
+                [("queue", queue_id), ("topic", (org, "agent")), ("topic", (org, "thread"))],
+                lambda _event: changed.set(),
+            )
+            sw.task = asyncio.get_running_loop().create_task(self._run(sw), name=f"queue-stats-{queue_id}")
+        slot = StatsSlot(queue_id)
+        sw.slots.add(slot)
+        self.subscribers += 1
+        # A newcomer needs the current figures even if nothing changed.
+        sw.changed.set()
+        return slot
+
+    def unwatch(self, slot: StatsSlot) -> None:
+        sw = self._queues.get(slot.queue_id)
+        if sw is None or slot not in sw.slots:
+            return
+        sw.slots.discard(slot)
+        self.subscribers -= 1
+        if sw.slots:
+            return
+        del self._queues[sw.queue_id]
+        if sw.listener is not None:
+            self.bus.unregister(sw.listener)
+        # Wake the task so that it sees nobody is left and ends.
+        sw.changed.set()
+
+    async def _run(self, sw: _StatsWatch) -> None:
+        waiting = 0
+        try:
+            while sw.slots:
+                refresh = self.refresh_seconds if waiting else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(sw.changed.wait(), refresh)
+                # Throttle: changes within this window join one computation.
+                await asyncio.sleep(self.window)
+                if not sw.slots:
+                    return
+                sw.changed.clear()
+                try:
+                    figures = await self._compute(sw)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("queue %s: stats computation failed: %s", sw.queue_id, exc)
+                    sw.changed.set()
+                    await asyncio.sleep(RETRY_SECONDS)
+                    continue
+                if figures is None:
+                    # The queue is gone (queues are never deleted today): nothing to show.
+                    continue
+                waiting = figures.waiting
+                for slot in list(sw.slots):
+                    slot.put(figures, figures)
+        finally:
+            sw.task = None
+
+    async def _compute(self, sw: _StatsWatch) -> QueueFigures | None:
+        tenant = Tenant(sw.org)
+        queue = await tenant.get(Queue, sw.queue_id)
+        if queue is None:
+            return None
+        self.computations += 1
+        return await self.figures(tenant, queue, datetime.now(UTC))
+
+    async def stop(self) -> None:
+        for sw in list(self._queues.values()):
+            if sw.task is not None:
+                sw.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sw.task
