@@ -99,19 +99,22 @@ def run(backend: str, seconds: int, concurrency: int, tool: str) -> None:
             env = servers.base_env({"SWITCHBOARD_DATABASE_URL": f"sqlite://{workdir / 'bench.db'}"})
         else:
             database = servers.create_pg_database()
-            env = servers.base_env({
-                "SWITCHBOARD_DATABASE_URL": servers.pg_database_url(database),
-                "SWITCHBOARD_REDIS_URL": servers.REDIS_URL,
-                "SWITCHBOARD_REDIS_PREFIX": f"bench-{database}",
-            })
+            env = servers.base_env(
+                {
+                    "SWITCHBOARD_DATABASE_URL": servers.pg_database_url(database),
+                    "SWITCHBOARD_REDIS_URL": servers.REDIS_URL,
+                    "SWITCHBOARD_REDIS_PREFIX": f"bench-{database}",
+                }
+            )
             servers.migrate(env)
         server = servers.Server(env, servers.free_port(), workdir / "server.log")
         server.start()
         try:
             _out(f"== backend: {backend} (one server process, uvicorn, log level WARNING)")
             token = _token()
-            check = httpx.post(f"{server.url}/graphql", json={"query": QUERY},
-                               headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            check = httpx.post(
+                f"{server.url}/graphql", json={"query": QUERY}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+            )
             assert check.json() == {"data": {"viewer": {"role": "admin"}}}, check.text
             if tool == "wrk":
                 _wrk(server.url, token, seconds, concurrency, workdir)
@@ -133,7 +136,7 @@ def main() -> None:
     parser.add_argument("--tool", choices=["auto", "wrk", "httpx"], default="auto")
     args = parser.parse_args()
     tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
-    for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
+    for backend in ["sqlite", "postgres"] if args.backend == "both" else [args.backend]:
         run(backend, args.seconds, args.concurrency, tool)
 
 

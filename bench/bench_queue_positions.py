@@ -139,8 +139,14 @@ async def gql(http: httpx.AsyncClient, url: str, auth: str, query: str, variable
 
 async def setup(http: httpx.AsyncClient, urls: list[str], org: str, visitors: int) -> tuple[str, list[str]]:
     admin, service = token(org, "admin"), token(org, "service")
-    queue = await gql(http, urls[0], admin, "mutation { createQueue(input: {name: \"crowd\", routingStrategy: MANUAL,"
-                      " maxWaitSeconds: 86400}) { queue { id } } }", {})
+    queue = await gql(
+        http,
+        urls[0],
+        admin,
+        'mutation { createQueue(input: {name: "crowd", routingStrategy: MANUAL,'
+        " maxWaitSeconds: 86400}) { queue { id } } }",
+        {},
+    )
     gate = asyncio.Semaphore(32)
     tokens: list[str] = [""] * visitors
 
@@ -148,15 +154,21 @@ async def setup(http: httpx.AsyncClient, urls: list[str], org: str, visitors: in
         async with gate:
             url = urls[i % len(urls)]
             started = await gql(
-                http, url, service,
+                http,
+                url,
+                service,
                 "mutation($x: String!) { startThread(input: {visitor: {externalId: $x}}) {"
                 " thread { id } visitorToken } }",
                 {"x": f"visitor-{i}"},
             )
             thread_id = started["startThread"]["thread"]["id"]
-            await gql(http, url, service,
-                      "mutation($t: ID!) { requestTransfer(input: {threadId: $t}) { queueEntry { id } } }",
-                      {"t": thread_id})
+            await gql(
+                http,
+                url,
+                service,
+                "mutation($t: ID!) { requestTransfer(input: {threadId: $t}) { queueEntry { id } } }",
+                {"t": thread_id},
+            )
             tokens[i] = started["startThread"]["visitorToken"]
 
     # In enqueue order, so that visitor i is at position i + 1.
@@ -164,8 +176,13 @@ async def setup(http: httpx.AsyncClient, urls: list[str], org: str, visitors: in
         await asyncio.gather(*(one(i) for i in range(start, min(start + 256, visitors))))
     assert queue
     # The agent who takes the head; ONLINE before anyone watches, since that changes the estimates.
-    agent = await gql(http, urls[0], admin, "mutation { createAgent(input: {name: \"Head taker\", "
-                      "maxConcurrentThreads: 100}) { agent { id } } }", {})
+    agent = await gql(
+        http,
+        urls[0],
+        admin,
+        'mutation { createAgent(input: {name: "Head taker", maxConcurrentThreads: 100}) { agent { id } } }',
+        {},
+    )
     agent_token = token(org, "agent", agent["createAgent"]["agent"]["id"])
     await gql(http, urls[0], agent_token, "mutation { setAgentStatus(input: {status: ONLINE}) { agent { id } } }", {})
     return agent_token, tokens
@@ -247,8 +264,13 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
             counter = asyncio.create_task(count())
             await asyncio.sleep(0.2)
             t0 = time.time()
-            claimed = await gql(http, urls[0], agent_token,
-                                "mutation { claimQueueEntry(input: {}) { queueEntry { id } userErrors { code } } }", {})
+            claimed = await gql(
+                http,
+                urls[0],
+                agent_token,
+                "mutation { claimQueueEntry(input: {}) { queueEntry { id } userErrors { code } } }",
+                {},
+            )
             assert not claimed["claimQueueEntry"]["userErrors"], claimed
             latencies: list[float] = []
             statuses: dict[str, int] = {}
@@ -283,13 +305,19 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
     say()
     say(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     say(f"watchers: {args.visitors} over {len(urls)} server processes, {args.rounds} changes (claim of the head)")
-    say(f"time until every watcher has its new position: p99 {statistics.median(p99s) * 1000:.0f} ms "
-          f"(median over rounds), last watcher {statistics.median([max(r[0]) for r in results]) * 1000:.0f} ms")
+    say(
+        f"time until every watcher has its new position: p99 {statistics.median(p99s) * 1000:.0f} ms "
+        f"(median over rounds), last watcher {statistics.median([max(r[0]) for r in results]) * 1000:.0f} ms"
+    )
     say(f"redis messages per change: {statistics.median([r[2] for r in results]):.0f}")
-    say(f"SQL statements per change for watchers (all processes): {statistics.median([r[4] for r in results]):.0f} "
-          f"({statistics.median([r[5] for r in results]):.0f} recomputes)")
-    say(f"resident memory per open subscription: {per_sub_kb:.1f} KB "
-          f"(servers {sum(rss_before) / 1024:.0f} MB -> {sum(rss_after) / 1024:.0f} MB)")
+    say(
+        f"SQL statements per change for watchers (all processes): {statistics.median([r[4] for r in results]):.0f} "
+        f"({statistics.median([r[5] for r in results]):.0f} recomputes)"
+    )
+    say(
+        f"resident memory per open subscription: {per_sub_kb:.1f} KB "
+        f"(servers {sum(rss_before) / 1024:.0f} MB -> {sum(rss_after) / 1024:.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -59,9 +59,7 @@ def issue(
 def verify(secret: str, token: str) -> Principal:
     """The principal of a token, or ``AuthError`` saying why not."""
     try:
-        claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "org", "role", "exp"]}
-        )
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "org", "role", "exp"]})
     except jwt.ExpiredSignatureError as exc:
         raise AuthError("token expired") from exc
     except jwt.InvalidTokenError as exc:

@@ -57,7 +57,10 @@ def _serve(args: argparse.Namespace) -> None:
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
     if settings.embedded and args.workers > 1:
-        raise CommandError("the embedded default runs one process; set SWITCHBOARD_DATABASE_URL and SWITCHBOARD_REDIS_URL for --workers > 1")
+        raise CommandError(
+            "the embedded default runs one process; "
+            "set SWITCHBOARD_DATABASE_URL and SWITCHBOARD_REDIS_URL for --workers > 1"
+        )
     if not 0 < args.port < 65536:
         raise CommandError(f"--port {args.port} is not a TCP port")
     asyncio.run(_check_database(settings))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -84,7 +83,7 @@ async def migrate(settings: Settings) -> None:
     """Apply every pending migration (creates the schema on an empty database)."""
     try:
         await tortoise_migrate(config=tortoise_config(settings))
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         raise DatabaseUnavailable(f"database unreachable: {exc}") from exc
     finally:
         await Tortoise.close_connections()

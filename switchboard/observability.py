@@ -29,14 +29,21 @@ class Telemetry:
             "switchboard_graphql_operations_total", "GraphQL operations", ["type", "name"], registry=self.registry
         )
         self.operation_errors = Counter(
-            "switchboard_graphql_errors_total", "GraphQL operations that returned errors", ["type"], registry=self.registry
+            "switchboard_graphql_errors_total",
+            "GraphQL operations that returned errors",
+            ["type"],
+            registry=self.registry,
         )
         self.operation_latency = Histogram(
             "switchboard_graphql_operation_seconds", "GraphQL operation latency", ["type"], registry=self.registry
         )
         self.websockets = Gauge("switchboard_websockets_open", "Open WebSocket connections", registry=self.registry)
-        self.events = Gauge("switchboard_events_dispatched", "Events dispatched by this process since start", registry=self.registry)
-        self.subscribers = Gauge("switchboard_event_subscribers", "Live event subscribers in this process", registry=self.registry)
+        self.events = Gauge(
+            "switchboard_events_dispatched", "Events dispatched by this process since start", registry=self.registry
+        )
+        self.subscribers = Gauge(
+            "switchboard_event_subscribers", "Live event subscribers in this process", registry=self.registry
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -79,13 +79,9 @@ def _check_database_url(url: str) -> str:
         except ValueError:
             port_ok = False
         if not parts.hostname or not port_ok or not parts.path.strip("/"):
-            raise SettingsError(
-                f"SWITCHBOARD_DATABASE_URL: {url!r} is not postgres://user@host:port/database"
-            )
+            raise SettingsError(f"SWITCHBOARD_DATABASE_URL: {url!r} is not postgres://user@host:port/database")
         return url
-    raise SettingsError(
-        f"SWITCHBOARD_DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite:// or postgres://)"
-    )
+    raise SettingsError(f"SWITCHBOARD_DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite:// or postgres://)")
 
 
 def _check_redis_url(url: str) -> str:
@@ -108,9 +104,7 @@ def _check_origins(raw: str) -> tuple[str, ...]:
             continue
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-            raise SettingsError(
-                f"SWITCHBOARD_ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.com"
-            )
+            raise SettingsError(f"SWITCHBOARD_ALLOWED_ORIGINS: {origin!r} is not an origin like https://example.com")
     return tuple(o.rstrip("/") for o in origins)
 
 

@@ -71,10 +71,21 @@ class Org:
         self.id = f"org-{secrets.token_hex(5)}"
 
     def token(
-        self, role: str = "admin", sub: str | None = None, thread: str | None = None, ttl: int = 3600, org: str | None = None
+        self,
+        role: str = "admin",
+        sub: str | None = None,
+        thread: str | None = None,
+        ttl: int = 3600,
+        org: str | None = None,
     ) -> str:
         now = int(time.time())
-        claims: dict[str, Any] = {"sub": sub or f"{role}-test", "org": org or self.id, "role": role, "iat": now, "exp": now + ttl}
+        claims: dict[str, Any] = {
+            "sub": sub or f"{role}-test",
+            "org": org or self.id,
+            "role": role,
+            "iat": now,
+            "exp": now + ttl,
+        }
         if thread is not None:
             claims["thread"] = thread
         return jwt.encode(claims, servers.SECRET, algorithm="HS256")

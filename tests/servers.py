@@ -46,10 +46,27 @@ class Server:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "switchboard.app:app_from_env", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-             "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"],
-            cwd=str(ROOT), env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "switchboard.app:app_from_env",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--ws",
+                "websockets-sansio",
+                "--ws-per-message-deflate",
+                "false",
+            ],
+            cwd=str(ROOT),
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -111,7 +128,10 @@ def base_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 def migrate(env: Mapping[str, str]) -> None:
     subprocess.run(
-        [sys.executable, "-m", "switchboard.cli", "migrate"], cwd=str(ROOT), env=dict(env), check=True,
+        [sys.executable, "-m", "switchboard.cli", "migrate"],
+        cwd=str(ROOT),
+        env=dict(env),
+        check=True,
         capture_output=True,
     )
 
@@ -185,9 +205,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

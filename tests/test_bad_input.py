@@ -60,7 +60,7 @@ async def test_unknown_operations_and_fields_are_validation_errors(org: Org) -> 
         ("mutation { dropEverything { ok } }", "dropEverything"),
         ('mutation { createAgent(input: {name: "A", isRoot: true}) { agent { id } } }', "isRoot"),
         ("{ viewer { role }", "Syntax Error"),
-        ("{ agents(first: \"ten\") { totalCount } }", "Int"),
+        ('{ agents(first: "ten") { totalCount } }', "Int"),
     ]
     for query, phrase in cases:
         body = await org.gql(query)
@@ -98,7 +98,9 @@ async def test_over_long_strings_are_invalid_and_write_nothing(org: Org) -> None
         token=org.token("service"),
     )
     assert start["startThread"] == {
-        "thread": None, "visitorToken": None, "userErrors": [{"field": ["input", "subject"], "code": "INVALID"}]
+        "thread": None,
+        "visitorToken": None,
+        "userErrors": [{"field": ["input", "subject"], "code": "INVALID"}],
     }
     assert await dbcheck.count(org.stack, "visitor", org.id) == 0
     assert await dbcheck.count(org.stack, "thread", org.id) == 0
@@ -168,7 +170,8 @@ async def test_out_of_range_numbers(org: Org) -> None:
              agent { id } userErrors { field code } } }"""
     )
     assert bad["createAgent"] == {
-        "agent": None, "userErrors": [{"field": ["input", "maxConcurrentThreads"], "code": "INVALID"}]
+        "agent": None,
+        "userErrors": [{"field": ["input", "maxConcurrentThreads"], "code": "INVALID"}],
     }
     negative = await org.data(
         """mutation($id: ID!) { updateAgent(input: {agentId: $id, name: "Changed", maxConcurrentCollaborations: -1})
@@ -184,7 +187,8 @@ async def test_out_of_range_numbers(org: Org) -> None:
              settings { inviteExpirySeconds } userErrors { field code } } }"""
     )
     assert settings["updateSettings"] == {
-        "settings": None, "userErrors": [{"field": ["input", "maxTransferAttempts"], "code": "INVALID"}]
+        "settings": None,
+        "userErrors": [{"field": ["input", "maxTransferAttempts"], "code": "INVALID"}],
     }
     now = await org.data(
         "query($id: ID!) { node(id: $id) { ... on Agent { name } } settings { inviteExpirySeconds } }", {"id": agent.id}

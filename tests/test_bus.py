@@ -169,9 +169,12 @@ async def test_commits_are_sequenced_in_order_and_rollbacks_publish_nothing(fres
 async def test_event_committed_in_one_process_reaches_the_others(org: Org) -> None:
     agent = await org.create_agent("Ann", status=None)
     pk = _agent_pk(agent.id)
-    async with _database(org.stack.database_url), _redis_bus(
-        org.stack.env["SWITCHBOARD_REDIS_URL"], org.stack.env["SWITCHBOARD_REDIS_PREFIX"], poll_seconds=3600
-    ) as bus:
+    async with (
+        _database(org.stack.database_url),
+        _redis_bus(
+            org.stack.env["SWITCHBOARD_REDIS_URL"], org.stack.env["SWITCHBOARD_REDIS_PREFIX"], poll_seconds=3600
+        ) as bus,
+    ):
         # The catch-up poll is off here: whatever arrives came over Redis.
         mine = Recorder(bus, [("agent", pk)])
         before = await _dispatched(org.http, org.stack.url(1))
@@ -243,8 +246,11 @@ async def test_redis_outage_loses_no_event(
     agent = await org.create_agent("Ann", status=None)
     pk = _agent_pk(agent.id)
     prefix = stack.env["SWITCHBOARD_REDIS_PREFIX"]
-    async with _database(stack.database_url), _redis_bus(redis_server.url, prefix, poll_seconds=0.2) as polling, \
-            _redis_bus(redis_server.url, prefix, poll_seconds=3600) as redis_only:
+    async with (
+        _database(stack.database_url),
+        _redis_bus(redis_server.url, prefix, poll_seconds=0.2) as polling,
+        _redis_bus(redis_server.url, prefix, poll_seconds=3600) as redis_only,
+    ):
         with_poll = Recorder(polling, [("agent", pk)])
         only_redis = Recorder(redis_only, [("agent", pk)])
         for server in (0, 1):

@@ -33,7 +33,8 @@ async def test_printed_tokens_are_accepted_by_the_server(org: Org) -> None:
     env = dict(org.stack.env)
     admin = _token(env, "--role", "admin", "--org", org.id)
     assert (await org.data("{ viewer { role organization } }", token=admin))["viewer"] == {
-        "role": "admin", "organization": org.id,
+        "role": "admin",
+        "organization": org.id,
     }
     agent = await org.create_agent("Ann")
     agent_token = _token(env, "--role", "agent", "--org", org.id, "--sub", agent.id, "--ttl", "120")
@@ -41,10 +42,12 @@ async def test_printed_tokens_are_accepted_by_the_server(org: Org) -> None:
     assert viewer["viewer"]["agent"]["id"] == agent.id
     thread_id, _ = await org.start_thread()
     visitor_id = (await org.data("query($t: ID!) { thread(id: $t) { visitor { id } } }", {"t": thread_id}))["thread"][
-        "visitor"]["id"]
+        "visitor"
+    ]["id"]
     visitor = _token(env, "--role", "visitor", "--org", org.id, "--sub", visitor_id, "--thread", thread_id)
     assert (await org.data("query($t: ID!) { thread(id: $t) { id } }", {"t": thread_id}, token=visitor))["thread"] == {
-        "id": thread_id}
+        "id": thread_id
+    }
 
 
 def test_token_refuses_bad_arguments_in_one_line() -> None:
@@ -122,8 +125,12 @@ def test_serve_embedded_default_with_zero_settings(workdir: Path) -> None:
         _wait_healthy(url, process, workdir / "serve.log")
         assert (workdir / "switchboard.db").exists() and (workdir / "switchboard.secret").exists()
         token = _cli("token", "--role", "admin", "--org", "solo", env=env, cwd=workdir).stdout.strip()
-        response = httpx.post(f"{url}/graphql", json={"query": "{ viewer { organization } }"},
-                              headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        response = httpx.post(
+            f"{url}/graphql",
+            json={"query": "{ viewer { organization } }"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
         assert response.json() == {"data": {"viewer": {"organization": "solo"}}}
         assert httpx.get(f"{url}/readyz", timeout=5).json() == {"ready": True, "database": "ok"}
     finally:
@@ -133,14 +140,19 @@ def test_serve_embedded_default_with_zero_settings(workdir: Path) -> None:
 def test_uvicorn_asgi_app_from_the_repo_root(workdir: Path) -> None:
     env = servers.base_env({"SWITCHBOARD_DATABASE_URL": f"sqlite://{workdir / 'asgi.db'}"})
     port = servers.free_port()
-    process = _start([sys.executable, "-m", "uvicorn", "asgi:app", "--port", str(port)], env, servers.ROOT,
-                     workdir / "uvicorn.log")
+    process = _start(
+        [sys.executable, "-m", "uvicorn", "asgi:app", "--port", str(port)], env, servers.ROOT, workdir / "uvicorn.log"
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, process, workdir / "uvicorn.log")
         token = _token(env, "--role", "analyst", "--org", "o")
-        response = httpx.post(f"{url}/graphql", json={"query": "{ viewer { role } }"},
-                              headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        response = httpx.post(
+            f"{url}/graphql",
+            json={"query": "{ viewer { role } }"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
         assert response.json() == {"data": {"viewer": {"role": "analyst"}}}
         assert (workdir / "asgi.db").exists()
     finally:
@@ -150,8 +162,12 @@ def test_uvicorn_asgi_app_from_the_repo_root(workdir: Path) -> None:
 @pytest.mark.postgres_only
 async def test_serve_with_several_workers_on_postgres(org: Org, workdir: Path) -> None:
     port = servers.free_port()
-    process = _start([SWITCHBOARD, "serve", "--port", str(port), "--workers", "2"], dict(org.stack.env), workdir,
-                     workdir / "serve.log")
+    process = _start(
+        [SWITCHBOARD, "serve", "--port", str(port), "--workers", "2"],
+        dict(org.stack.env),
+        workdir,
+        workdir / "serve.log",
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, process, workdir / "serve.log")

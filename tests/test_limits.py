@@ -90,8 +90,10 @@ def test_cost_resolves_variables_and_defaults() -> None:
     assert measure(query, {"ids": ["a"]}).cost == 3 + 1
     assert measure(query, {"n": 50, "ids": ["a", "b"]}).cost == 50 + 2
     assert measure(query, {"n": None, "ids": []}).cost == 20
-    inner = "query($n: Int!) { threads(first: $n) { edges { node { ...F } } } } " \
-            "fragment F on Thread { invites(first: $n) { totalCount } }"
+    inner = (
+        "query($n: Int!) { threads(first: $n) { edges { node { ...F } } } } "
+        "fragment F on Thread { invites(first: $n) { totalCount } }"
+    )
     assert measure(inner, {"n": 40}).cost == 40 + 1600
 
 
@@ -109,7 +111,11 @@ def test_messages_say_which_limit_and_by_how_much() -> None:
         "estimated query cost of 60100 nodes exceeds the limit of 50000 by 10100",
     ]
     assert errors[0].extensions == {
-        "code": "QUERY_LIMIT_EXCEEDED", "limit": "depth", "value": 15, "maximum": 12, "excess": 3,
+        "code": "QUERY_LIMIT_EXCEEDED",
+        "limit": "depth",
+        "value": 15,
+        "maximum": 12,
+        "excess": 3,
     }
     assert limit_errors(Measure(depth=MAX_DEPTH, aliases=MAX_ALIASES, cost=MAX_COST)) == []
 

@@ -195,8 +195,14 @@ async def seed(org_id: str) -> dict[str, Queue]:
         th: Thread, queue: str, status: QueueEntryStatus, trigger: TransferTrigger, at: datetime, wait: float | None
     ) -> None:
         await QueueEntry.create(
-            org=org, thread=th, queue=queues[queue], status=status, trigger=trigger, visitor_id=visitor.pk,
-            enqueued_at=at, overflow_at=FAR,
+            org=org,
+            thread=th,
+            queue=queues[queue],
+            status=status,
+            trigger=trigger,
+            visitor_id=visitor.pk,
+            enqueued_at=at,
+            overflow_at=FAR,
             assigned_at=at + timedelta(seconds=wait) if wait is not None else None,
         )
 
@@ -213,8 +219,15 @@ async def seed(org_id: str) -> dict[str, Queue]:
 
     async def invited(status: InviteStatus, at: datetime, answer: float | None) -> None:
         await Invite.create(
-            org=org, thread=t1, inviter=inviter, invitee=invitee, type=InviteType.EXPERT, permission=Permission.WRITE,
-            status=status, created_at=at, expires_at=FAR,
+            org=org,
+            thread=t1,
+            inviter=inviter,
+            invitee=invitee,
+            type=InviteType.EXPERT,
+            permission=Permission.WRITE,
+            status=status,
+            created_at=at,
+            expires_at=FAR,
             responded_at=at + timedelta(seconds=answer) if answer is not None else None,
         )
 
@@ -232,11 +245,17 @@ def when(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def queue_row(name: str, requested: int, assigned: int, cancelled: int, overflowed: int,
-              avg: float | None, p90: float | None) -> dict[str, Any]:
+def queue_row(
+    name: str, requested: int, assigned: int, cancelled: int, overflowed: int, avg: float | None, p90: float | None
+) -> dict[str, Any]:
     return {
-        "queue": {"name": name}, "transfersRequested": requested, "assigned": assigned, "cancelled": cancelled,
-        "overflowed": overflowed, "averageWaitSeconds": avg, "p90WaitSeconds": p90,
+        "queue": {"name": name},
+        "transfersRequested": requested,
+        "assigned": assigned,
+        "cancelled": cancelled,
+        "overflowed": overflowed,
+        "averageWaitSeconds": avg,
+        "p90WaitSeconds": p90,
     }
 
 
@@ -271,7 +290,10 @@ async def test_figures_over_seeded_history(org: Org, other_org: Org, db: None) -
     # Another organization sees none of it.
     theirs = (await other_org.data(METRICS, {"from": FROM, "to": TO}, token=other_org.token("analyst")))["metrics"]
     assert (theirs["threadsStarted"], theirs["transfersRequested"], theirs["invitesSent"], theirs["byQueue"]) == (
-        0, 0, 0, [],
+        0,
+        0,
+        0,
+        [],
     )
     assert theirs["transferRate"] is None and theirs["averageWaitSeconds"] is None
 
@@ -301,8 +323,14 @@ async def test_one_queue_and_series(org: Org, other_org: Org, db: None) -> None:
 
     days = await org.data(series, {"from": FROM, "to": TO, "b": "DAY"}, token=org.token("admin"))
     assert days["metrics"]["series"] == [
-        {"bucketStart": days["metrics"]["series"][0]["bucketStart"], "transfersRequested": 6, "assigned": 3,
-         "averageWaitSeconds": 240.0, "invitesSent": 5, "invitesAccepted": 2}
+        {
+            "bucketStart": days["metrics"]["series"][0]["bucketStart"],
+            "transfersRequested": 6,
+            "assigned": 3,
+            "averageWaitSeconds": 240.0,
+            "invitesSent": 5,
+            "invitesAccepted": 2,
+        }
     ]
     assert when(days["metrics"]["series"][0]["bucketStart"]) == t(1)
 

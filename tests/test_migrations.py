@@ -13,8 +13,18 @@ import pytest
 
 from tests import dbcheck, servers
 
-TABLES = ("organization", "agent", "visitor", "thread", "collaborator", "invite", "queue", "queue_entry", "event",
-          "event_counter")
+TABLES = (
+    "organization",
+    "agent",
+    "visitor",
+    "thread",
+    "collaborator",
+    "invite",
+    "queue",
+    "queue_entry",
+    "event",
+    "event_counter",
+)
 
 # Runs the tortoise autodetector (what `tortoise makemigrations` uses) against
 # the migrations package; prints how many new migrations the models call for.
@@ -43,8 +53,12 @@ def _pending_migrations(*extra_modules: str, path: Path | None = None) -> int:
     if path is not None:
         env["PYTHONPATH"] = str(path)
     done = subprocess.run(
-        [sys.executable, "-c", DRIFT_CHECK, *extra_modules], cwd=str(servers.ROOT), env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", DRIFT_CHECK, *extra_modules],
+        cwd=str(servers.ROOT),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return int(done.stdout.strip().splitlines()[-1])
@@ -76,8 +90,12 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
 
 def _migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(Path(sys.executable).parent / "switchboard"), "migrate"], cwd=str(servers.ROOT), env=env,
-        capture_output=True, text=True, timeout=120,
+        [str(Path(sys.executable).parent / "switchboard"), "migrate"],
+        cwd=str(servers.ROOT),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -48,7 +48,7 @@ async def test_metrics_count_requests_errors_latency_and_websockets(org: Org) ->
 
     before = await scrape()
     await org.data("query Probe { viewer { role } }")
-    await org.gql("query Broken { thread(id: \"nope\") { id } }")
+    await org.gql('query Broken { thread(id: "nope") { id } }')
     client = await org.ws()
     try:
         during = await scrape()
@@ -57,13 +57,15 @@ async def test_metrics_count_requests_errors_latency_and_websockets(org: Org) ->
         await client.close()
     after = await scrape()
     posts = "switchboard_http_requests_total"
-    assert _metric(after, posts, method="POST", path="/graphql", status="200") >= _metric(
-        before, posts, method="POST", path="/graphql", status="200"
-    ) + 2
+    assert (
+        _metric(after, posts, method="POST", path="/graphql", status="200")
+        >= _metric(before, posts, method="POST", path="/graphql", status="200") + 2
+    )
     assert _metric(after, "switchboard_graphql_operations_total", type="query", name="Probe") >= 1
-    assert _metric(after, "switchboard_graphql_errors_total", type="query") >= _metric(
-        before, "switchboard_graphql_errors_total", type="query"
-    ) + 1
+    assert (
+        _metric(after, "switchboard_graphql_errors_total", type="query")
+        >= _metric(before, "switchboard_graphql_errors_total", type="query") + 1
+    )
     assert _metric(after, "switchboard_http_request_seconds_count", path="/graphql") >= 2
     assert re.search(r'switchboard_http_request_seconds_bucket\{le="0.1",path="/graphql"\} \d', after)
     assert "# TYPE switchboard_graphql_operation_seconds histogram" in after
@@ -85,15 +87,19 @@ async def test_cors_allows_any_origin_by_default(org: Org) -> None:
     origin = "https://console.example.org"
     preflight = await org.http.options(
         f"{org.stack.url()}/graphql",
-        headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization, content-type"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
     )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] in ("*", origin)
     allowed_headers = preflight.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed_headers and "content-type" in allowed_headers
     response = await org.http.post(
-        f"{org.stack.url()}/graphql", json={"query": "{ viewer { role } }"},
+        f"{org.stack.url()}/graphql",
+        json={"query": "{ viewer { role } }"},
         headers={"Origin": origin, "Authorization": f"Bearer {org.token()}"},
     )
     assert response.headers["access-control-allow-origin"] in ("*", origin)
@@ -111,10 +117,12 @@ GOOD_ORIGIN = "https://console.example.com"
 @pytest.fixture(scope="module")
 def restricted_server() -> Iterator[servers.Server]:
     workdir = servers.new_workdir()
-    env = servers.base_env({
-        "SWITCHBOARD_DATABASE_URL": f"sqlite://{workdir / 'switchboard.db'}",
-        "SWITCHBOARD_ALLOWED_ORIGINS": f"{GOOD_ORIGIN}, https://other.example.com",
-    })
+    env = servers.base_env(
+        {
+            "SWITCHBOARD_DATABASE_URL": f"sqlite://{workdir / 'switchboard.db'}",
+            "SWITCHBOARD_ALLOWED_ORIGINS": f"{GOOD_ORIGIN}, https://other.example.com",
+        }
+    )
     server = servers.Server(env, servers.free_port(), workdir / "server.log")
     server.start()
     try:
@@ -152,7 +160,8 @@ async def test_configured_origins_are_enforced(restricted_server: servers.Server
     )
     assert good.headers["access-control-allow-origin"] == GOOD_ORIGIN
     simple = await http.post(
-        f"{url}/graphql", json={"query": "{ viewer { role } }"},
+        f"{url}/graphql",
+        json={"query": "{ viewer { role } }"},
         headers={"Origin": "https://evil.example", "Authorization": f"Bearer {_token()}"},
     )
     assert "access-control-allow-origin" not in simple.headers
@@ -165,9 +174,13 @@ async def test_configured_origins_are_enforced(restricted_server: servers.Server
 def doomed_postgres_server() -> Iterator[tuple[servers.Server, str]]:
     workdir = servers.new_workdir()
     name = servers.create_pg_database()
-    env = servers.base_env({"SWITCHBOARD_DATABASE_URL": servers.pg_database_url(name),
-                            "SWITCHBOARD_REDIS_URL": servers.REDIS_URL,
-                            "SWITCHBOARD_REDIS_PREFIX": f"sbtest-{name}"})
+    env = servers.base_env(
+        {
+            "SWITCHBOARD_DATABASE_URL": servers.pg_database_url(name),
+            "SWITCHBOARD_REDIS_URL": servers.REDIS_URL,
+            "SWITCHBOARD_REDIS_PREFIX": f"sbtest-{name}",
+        }
+    )
     servers.migrate(env)
     server = servers.Server(env, servers.free_port(), workdir / "server.log")
     server.start()

@@ -15,21 +15,38 @@ async def test_create_and_update_agent_round_trip(org: Org) -> None:
     created = await org.data(
         f"""mutation($i: CreateAgentInput!) {{ createAgent(input: $i) {{ agent {{ {AGENT_FIELDS} }}
               userErrors {{ message }} }} }}""",
-        {"i": {"name": "  Ann Lee ", "email": "ann@example.com", "role": "SUPERVISOR", "department": "billing",
-               "skills": ["billing", "de", "billing"], "maxConcurrentThreads": 4, "maxConcurrentCollaborations": 2}},
+        {
+            "i": {
+                "name": "  Ann Lee ",
+                "email": "ann@example.com",
+                "role": "SUPERVISOR",
+                "department": "billing",
+                "skills": ["billing", "de", "billing"],
+                "maxConcurrentThreads": 4,
+                "maxConcurrentCollaborations": 2,
+            }
+        },
     )
     agent = created["createAgent"]["agent"]
     assert created["createAgent"]["userErrors"] == []
     expected = {
-        "name": "Ann Lee", "email": "ann@example.com", "role": "SUPERVISOR", "department": "billing",
-        "skills": ["billing", "de"], "status": "OFFLINE", "maxConcurrentThreads": 4,
-        "maxConcurrentCollaborations": 2, "activeThreadCount": 0, "activeCollaborationCount": 0,
+        "name": "Ann Lee",
+        "email": "ann@example.com",
+        "role": "SUPERVISOR",
+        "department": "billing",
+        "skills": ["billing", "de"],
+        "status": "OFFLINE",
+        "maxConcurrentThreads": 4,
+        "maxConcurrentCollaborations": 2,
+        "activeThreadCount": 0,
+        "activeCollaborationCount": 0,
     }
     assert {k: agent[k] for k in expected} == expected
     # Read back by node (on the other process too), by list and by filter.
     for server in (0, 1):
         node = await org.data(
-            f"query($id: ID!) {{ node(id: $id) {{ ... on Agent {{ {AGENT_FIELDS} }} }} }}", {"id": agent["id"]},
+            f"query($id: ID!) {{ node(id: $id) {{ ... on Agent {{ {AGENT_FIELDS} }} }} }}",
+            {"id": agent["id"]},
             server=server,
         )
         assert node["node"] == agent
@@ -47,8 +64,13 @@ async def test_create_and_update_agent_round_trip(org: Org) -> None:
         {"id": agent["id"]},
     )
     assert updated["updateAgent"] == {
-        "agent": {"name": "Ann Lee", "role": "AGENT", "skills": ["fr"], "maxConcurrentThreads": 1,
-                  "email": "ann@example.com"},
+        "agent": {
+            "name": "Ann Lee",
+            "role": "AGENT",
+            "skills": ["fr"],
+            "maxConcurrentThreads": 1,
+            "email": "ann@example.com",
+        },
         "userErrors": [],
     }
     status = await org.data(
@@ -70,13 +92,19 @@ async def test_create_and_update_queue_round_trip(org: Org) -> None:
     queue = first["createQueue"]["queue"]
     assert first["createQueue"]["userErrors"] == []
     assert {k: v for k, v in queue.items() if k != "id"} == {
-        "name": "billing", "skills": ["billing"], "routingStrategy": "LEAST_BUSY", "maxWaitSeconds": 300,
-        "vipMaxWaitSeconds": 30, "overflowAction": "CALLBACK", "stickyAgent": True,
+        "name": "billing",
+        "skills": ["billing"],
+        "routingStrategy": "LEAST_BUSY",
+        "maxWaitSeconds": 300,
+        "vipMaxWaitSeconds": 30,
+        "overflowAction": "CALLBACK",
+        "stickyAgent": True,
     }
     read = await org.data(
         f"""query($id: ID) {{ byId: queue(id: $id) {{ {fields} }} byName: queue(name: "billing") {{ id }}
               queues {{ id }} }}""",
-        {"id": queue["id"]}, server=1,
+        {"id": queue["id"]},
+        server=1,
     )
     assert read == {"byId": queue, "byName": {"id": queue["id"]}, "queues": [{"id": queue["id"]}]}
     duplicate = await org.data(
@@ -89,7 +117,8 @@ async def test_create_and_update_queue_round_trip(org: Org) -> None:
         {"id": queue["id"]},
     )
     assert updated["updateQueue"] == {
-        "queue": {"name": "accounts", "maxWaitSeconds": 60, "routingStrategy": "LEAST_BUSY"}, "userErrors": []
+        "queue": {"name": "accounts", "maxWaitSeconds": 60, "routingStrategy": "LEAST_BUSY"},
+        "userErrors": [],
     }
     assert await dbcheck.count(org.stack, "queue", org.id) == 1
 
@@ -100,12 +129,23 @@ async def test_settings_round_trip(org: Org) -> None:
                 invitesPerAgentPerMinute unassignOnResolve"""
     defaults = (await org.data(f"{{ settings {{ {fields} }} }}"))["settings"]
     assert defaults == {
-        "inviteExpirySeconds": 300, "collaboratorLimitNormal": 3, "collaboratorLimitVip": 5,
-        "collaboratorLimitUrgent": 7, "crossDepartmentApproval": False, "maxTransferAttempts": 3,
-        "transferRateLimitPerVisitorPerHour": 10, "invitesPerAgentPerMinute": 30, "unassignOnResolve": True,
+        "inviteExpirySeconds": 300,
+        "collaboratorLimitNormal": 3,
+        "collaboratorLimitVip": 5,
+        "collaboratorLimitUrgent": 7,
+        "crossDepartmentApproval": False,
+        "maxTransferAttempts": 3,
+        "transferRateLimitPerVisitorPerHour": 10,
+        "invitesPerAgentPerMinute": 30,
+        "unassignOnResolve": True,
     }
-    changes = {"inviteExpirySeconds": 60, "collaboratorLimitVip": 6, "crossDepartmentApproval": True,
-               "unassignOnResolve": False, "invitesPerAgentPerMinute": 5}
+    changes = {
+        "inviteExpirySeconds": 60,
+        "collaboratorLimitVip": 6,
+        "crossDepartmentApproval": True,
+        "unassignOnResolve": False,
+        "invitesPerAgentPerMinute": 5,
+    }
     data = await org.data(
         f"""mutation($i: UpdateSettingsInput!) {{ updateSettings(input: $i) {{
               settings {{ {fields} }} userErrors {{ code }} }} }}""",
@@ -120,19 +160,34 @@ async def test_start_thread_reuses_the_visitor_by_external_id(org: Org) -> None:
     start = """mutation($i: StartThreadInput!) { startThread(input: $i) {
                  thread { id status threadClass channel subject visitor { id externalId name tier } }
                  visitorToken userErrors { message } } }"""
-    first = (await org.data(start, {"i": {"visitor": {"externalId": "crm-42", "name": "Vic"}, "channel": "web",
-                                          "subject": "Refund"}}, token=org.token("service")))["startThread"]
+    first = (
+        await org.data(
+            start,
+            {"i": {"visitor": {"externalId": "crm-42", "name": "Vic"}, "channel": "web", "subject": "Refund"}},
+            token=org.token("service"),
+        )
+    )["startThread"]
     assert first["userErrors"] == []
     thread = first["thread"]
     assert {k: thread[k] for k in ("status", "threadClass", "channel", "subject")} == {
-        "status": "BOT", "threadClass": "NORMAL", "channel": "web", "subject": "Refund"
+        "status": "BOT",
+        "threadClass": "NORMAL",
+        "channel": "web",
+        "subject": "Refund",
     }
     assert thread["visitor"]["externalId"] == "crm-42" and thread["visitor"]["tier"] == "NORMAL"
-    second = (await org.data(start, {"i": {"visitor": {"externalId": "crm-42", "tier": "VIP"}, "threadClass": "VIP"}},
-                             server=1))["startThread"]
+    second = (
+        await org.data(
+            start, {"i": {"visitor": {"externalId": "crm-42", "tier": "VIP"}, "threadClass": "VIP"}}, server=1
+        )
+    )["startThread"]
     assert second["thread"]["id"] != thread["id"]
-    assert second["thread"]["visitor"] == {"id": thread["visitor"]["id"], "externalId": "crm-42", "name": "Vic",
-                                           "tier": "VIP"}
+    assert second["thread"]["visitor"] == {
+        "id": thread["visitor"]["id"],
+        "externalId": "crm-42",
+        "name": "Vic",
+        "tier": "VIP",
+    }
     assert second["thread"]["threadClass"] == "VIP"
     assert await dbcheck.count(org.stack, "visitor", org.id) == 1
     # The visitor lists both threads; each visitor token opens only its own thread.
@@ -140,10 +195,15 @@ async def test_start_thread_reuses_the_visitor_by_external_id(org: Org) -> None:
         "query($v: ID!) { node(id: $v) { ... on Visitor { threads { totalCount } } } }", {"v": thread["visitor"]["id"]}
     )
     assert threads["node"]["threads"]["totalCount"] == 2
-    for mine, other, token in ((thread["id"], second["thread"]["id"], first["visitorToken"]),
-                               (second["thread"]["id"], thread["id"], second["visitorToken"])):
-        seen = await org.data("query($a: ID!, $b: ID!) { a: thread(id: $a) { id } b: thread(id: $b) { id } }",
-                              {"a": mine, "b": other}, token=token)
+    for mine, other, token in (
+        (thread["id"], second["thread"]["id"], first["visitorToken"]),
+        (second["thread"]["id"], thread["id"], second["visitorToken"]),
+    ):
+        seen = await org.data(
+            "query($a: ID!, $b: ID!) { a: thread(id: $a) { id } b: thread(id: $b) { id } }",
+            {"a": mine, "b": other},
+            token=token,
+        )
         assert seen == {"a": {"id": mine}, "b": None}
 
 

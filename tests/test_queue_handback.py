@@ -35,13 +35,14 @@ async def test_handing_back_cancels_invites_keeps_helpers_and_replays_as_live(or
     try:
         console = await client.subscribe(THREAD_EVENTS, {"t": thread_id})
         await asyncio.sleep(0.3)
-        handed = (await transfer(org, thread_id, token=ann.token, queueId=billing, trigger="AGENT_REQUEST"))
+        handed = await transfer(org, thread_id, token=ann.token, queueId=billing, trigger="AGENT_REQUEST")
         payload = handed["data"]["requestTransfer"]
         assert payload["userErrors"] == [] and payload["thread"]["status"] == "QUEUED"
         live = await _events(console, 4)
         assert [e["kind"] for e in live] == HANDBACK_KINDS
         assert {e["invite"]["id"]: e["invite"]["status"] for e in live[:2]} == {
-            handover["id"]: "CANCELLED", helper["id"]: "CANCELLED",
+            handover["id"]: "CANCELLED",
+            helper["id"]: "CANCELLED",
         }
         left = live[2]
         assert left["collaborator"]["agent"]["id"] == ann.id and left["collaborator"]["active"] is False
@@ -72,7 +73,7 @@ async def test_handing_back_cancels_invites_keeps_helpers_and_replays_as_live(or
         replayed: list[dict[str, Any]] = []
         while not replayed or replayed[-1]["cursor"] != live[-1]["cursor"]:
             replayed.append((await everything.next(10))["threadEvents"])
-        assert replayed[-len(live):] == live
+        assert replayed[-len(live) :] == live
     finally:
         await client.close()
 

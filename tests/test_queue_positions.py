@@ -42,7 +42,9 @@ async def test_positions_stream_to_four_visitors(org: Org) -> None:
             await subs[0].next()
         moved = [await update(s) for s in subs[1:]]
         assert [(u["status"], u["position"], u["queueLength"]) for u in moved] == [
-            ("WAITING", 1, 3), ("WAITING", 2, 3), ("WAITING", 3, 3),
+            ("WAITING", 1, 3),
+            ("WAITING", 2, 3),
+            ("WAITING", 3, 3),
         ]
 
         body = await cancel(org, queued[2][1], token=queued[2][2], server=1)
@@ -215,10 +217,12 @@ async def test_queue_stats_are_computed_once_per_change_whatever_the_subscribers
         assert (await one[0].next())["queueStats"]["waiting"] == 0
         single = await _stats_cost(org, queue, threads[0], one)
         # Back to an empty queue (no periodic refresh while nothing waits), seen by the subscriber.
-        entry_id = (await org.data(
-            "query($q: ID!) { queueEntries(filter: {queueId: $q, status: [WAITING]}) { edges { node { id } } } }",
-            {"q": queue},
-        ))["queueEntries"]["edges"][0]["node"]["id"]
+        entry_id = (
+            await org.data(
+                "query($q: ID!) { queueEntries(filter: {queueId: $q, status: [WAITING]}) { edges { node { id } } } }",
+                {"q": queue},
+            )
+        )["queueEntries"]["edges"][0]["node"]["id"]
         assert (await cancel(org, entry_id))["data"]["cancelQueueEntry"]["userErrors"] == []
         while (await one[0].next())["queueStats"]["waiting"] != 0:
             pass

@@ -113,7 +113,10 @@ async def test_priority_then_first_come_first_served(org: Org) -> None:
     figures = stats["node"]["stats"]
     assert figures["waiting"] == 5 and figures["availableAgents"] == 0
     assert {p["priority"]: p["count"] for p in figures["waitingByPriority"]} == {
-        "URGENT": 1, "HIGH": 1, "NORMAL": 2, "LOW": 1,
+        "URGENT": 1,
+        "HIGH": 1,
+        "NORMAL": 2,
+        "LOW": 1,
     }
     # A NORMAL entry joining now would be 5th: behind urgent, high and both normals.
     assert figures["estimatedWaitSeconds"] == waits[3] + (waits[3] - waits[2])
@@ -171,8 +174,9 @@ async def test_visitor_scope(org: Org, other_org: Org) -> None:
     finally:
         await client.close()
     # Their own entry is visible to them, without agent identities.
-    data = await org.data("query($id: ID!) { node(id: $id) { ... on QueueEntry { id status } } }", {"id": theirs},
-                          token=their_token)
+    data = await org.data(
+        "query($id: ID!) { node(id: $id) { ... on QueueEntry { id status } } }", {"id": theirs}, token=their_token
+    )
     assert data["node"] == {"id": theirs, "status": "WAITING"}
     hidden = await org.data("query($id: ID!) { node(id: $id) { id } }", {"id": theirs}, token=my_token)
     assert hidden["node"] is None
@@ -195,7 +199,7 @@ async def test_primary_hands_the_thread_to_a_department(org: Org) -> None:
     not_primary = (await transfer(org, thread_id, token=bob.token, queueId=billing))["data"]["requestTransfer"]
     assert [e["code"] for e in not_primary["userErrors"]] == ["FORBIDDEN_ACTION"]
 
-    handed = (await transfer(org, thread_id, token=ann.token, queueId=billing, trigger="AGENT_REQUEST"))
+    handed = await transfer(org, thread_id, token=ann.token, queueId=billing, trigger="AGENT_REQUEST")
     payload = handed["data"]["requestTransfer"]
     assert payload["userErrors"] == [] and payload["thread"]["status"] == "QUEUED"
     assert payload["queueEntry"]["attempt"] == 2 and payload["queueEntry"]["queue"]["id"] == billing

@@ -69,7 +69,7 @@ def _operations(w: World) -> dict[str, tuple[str, dict[str, Any]]]:
             {"n": f"new-{unique}"},
         ),
         "updateAgent": (
-            "mutation($id: ID!) { updateAgent(input: {agentId: $id, department: \"sales\"}) "
+            'mutation($id: ID!) { updateAgent(input: {agentId: $id, department: "sales"}) '
             "{ agent { id } userErrors { code } } }",
             {"id": w.agent.id},
         ),
@@ -104,40 +104,78 @@ def _operations(w: World) -> dict[str, tuple[str, dict[str, Any]]]:
     }
 
 
-READS = ("viewer", "agents", "settings", "queues", "queue", "thread", "other_thread", "threads", "node_agent",
-         "node_thread")
+READS = (
+    "viewer",
+    "agents",
+    "settings",
+    "queues",
+    "queue",
+    "thread",
+    "other_thread",
+    "threads",
+    "node_agent",
+    "node_thread",
+)
 PROVISIONING = ("createAgent", "updateAgent", "createQueue", "updateQueue", "updateSettings")
 
 EXPECTED: dict[str, dict[str, str]] = {
     "admin": {
-        **dict.fromkeys(READS, OK), **dict.fromkeys(PROVISIONING, OK),
-        "startThread": OK, "setOwnStatus": "userError", "setOtherStatus": OK,
+        **dict.fromkeys(READS, OK),
+        **dict.fromkeys(PROVISIONING, OK),
+        "startThread": OK,
+        "setOwnStatus": "userError",
+        "setOtherStatus": OK,
     },
     "analyst": {
-        **dict.fromkeys(READS, OK), **dict.fromkeys(PROVISIONING, FORBIDDEN),
-        "startThread": FORBIDDEN, "setOwnStatus": FORBIDDEN, "setOtherStatus": FORBIDDEN,
+        **dict.fromkeys(READS, OK),
+        **dict.fromkeys(PROVISIONING, FORBIDDEN),
+        "startThread": FORBIDDEN,
+        "setOwnStatus": FORBIDDEN,
+        "setOtherStatus": FORBIDDEN,
     },
     "service": {
-        **dict.fromkeys(READS, OK), **dict.fromkeys(PROVISIONING, FORBIDDEN),
-        "startThread": OK, "setOwnStatus": FORBIDDEN, "setOtherStatus": FORBIDDEN,
+        **dict.fromkeys(READS, OK),
+        **dict.fromkeys(PROVISIONING, FORBIDDEN),
+        "startThread": OK,
+        "setOwnStatus": FORBIDDEN,
+        "setOtherStatus": FORBIDDEN,
     },
     "agent": {
-        **dict.fromkeys(READS, OK), "thread": NULL, "other_thread": NULL, "node_thread": NULL,
+        **dict.fromkeys(READS, OK),
+        "thread": NULL,
+        "other_thread": NULL,
+        "node_thread": NULL,
         **dict.fromkeys(PROVISIONING, FORBIDDEN),
-        "startThread": FORBIDDEN, "setOwnStatus": OK, "setOtherStatus": FORBIDDEN,
+        "startThread": FORBIDDEN,
+        "setOwnStatus": OK,
+        "setOtherStatus": FORBIDDEN,
     },
     "supervisor": {
-        **dict.fromkeys(READS, OK), **dict.fromkeys(PROVISIONING, FORBIDDEN),
-        "startThread": FORBIDDEN, "setOwnStatus": OK, "setOtherStatus": OK,
+        **dict.fromkeys(READS, OK),
+        **dict.fromkeys(PROVISIONING, FORBIDDEN),
+        "startThread": FORBIDDEN,
+        "setOwnStatus": OK,
+        "setOtherStatus": OK,
     },
     "visitor": {
-        "viewer": OK, "agents": FORBIDDEN, "settings": FORBIDDEN, "queues": FORBIDDEN, "queue": FORBIDDEN,
-        "thread": OK, "other_thread": NULL, "threads": OK, "node_agent": NULL, "node_thread": NULL,
+        "viewer": OK,
+        "agents": FORBIDDEN,
+        "settings": FORBIDDEN,
+        "queues": FORBIDDEN,
+        "queue": FORBIDDEN,
+        "thread": OK,
+        "other_thread": NULL,
+        "threads": OK,
+        "node_agent": NULL,
+        "node_thread": NULL,
         **dict.fromkeys(PROVISIONING, FORBIDDEN),
-        "startThread": FORBIDDEN, "setOwnStatus": FORBIDDEN, "setOtherStatus": FORBIDDEN,
+        "startThread": FORBIDDEN,
+        "setOwnStatus": FORBIDDEN,
+        "setOtherStatus": FORBIDDEN,
     },
-    "none": {name: UNAUTHENTICATED for name in (*READS, *PROVISIONING, "startThread", "setOwnStatus",
-                                                  "setOtherStatus")},
+    "none": {
+        name: UNAUTHENTICATED for name in (*READS, *PROVISIONING, "startThread", "setOwnStatus", "setOtherStatus")
+    },
 }
 
 
@@ -223,8 +261,9 @@ async def test_visitor_reads_own_thread_without_agent_identities(org: Org) -> No
     assert thread["viewerPermission"] == "READ"
     assert data["viewer"] == {"role": "visitor", "agent": None}
     # Their visitor node is theirs to read; another thread's is not.
-    node = await org.data("query($id: ID!) { node(id: $id) { id } }", {"id": thread["visitor"]["id"]},
-                          token=w.visitor_token)
+    node = await org.data(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": thread["visitor"]["id"]}, token=w.visitor_token
+    )
     assert node["node"] == {"id": thread["visitor"]["id"]}
 
 

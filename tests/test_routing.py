@@ -187,10 +187,18 @@ async def test_routing_never_overfills_with_concurrent_enqueues(org: Org) -> Non
 
 
 async def test_overflow_happens_by_itself_exactly_once(org: Org) -> None:
-    await create_queue(org, "short", routingStrategy="MANUAL", maxWaitSeconds=1, vipMaxWaitSeconds=1,
-                       overflowAction="CALLBACK")
-    await create_queue(org, "vip-short", routingStrategy="MANUAL", maxWaitSeconds=3600, vipMaxWaitSeconds=1,
-                       overflowAction="ESCALATE", skills=["vip"])
+    await create_queue(
+        org, "short", routingStrategy="MANUAL", maxWaitSeconds=1, vipMaxWaitSeconds=1, overflowAction="CALLBACK"
+    )
+    await create_queue(
+        org,
+        "vip-short",
+        routingStrategy="MANUAL",
+        maxWaitSeconds=3600,
+        vipMaxWaitSeconds=1,
+        overflowAction="ESCALATE",
+        skills=["vip"],
+    )
     messages: list[dict[str, object]] = []
     pubsub = None
     if org.stack.name == "postgres":
@@ -235,7 +243,8 @@ async def test_overflow_happens_by_itself_exactly_once(org: Org) -> None:
         assert len(overflowed) == 2 and len({m["entry_id"] for m in overflowed}) == 2
         # Each thread went back to the bot exactly once too.
         back = [
-            m for m in messages
+            m
+            for m in messages
             if m["kind"] == "STATUS_CHANGED" and m["org"] == org.id and m["payload"].get("previous") == "QUEUED"  # type: ignore[attr-defined]
         ]
         assert len(back) == 2

@@ -13,8 +13,14 @@ from switchboard.domain.routing import Candidate, hybrid_score, preference
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def agent(pk: int, active: int = 0, capacity: int = 5, skills: tuple[str, ...] = (), idle: float | None = None,
-          history: int = 0) -> Candidate:
+def agent(
+    pk: int,
+    active: int = 0,
+    capacity: int = 5,
+    skills: tuple[str, ...] = (),
+    idle: float | None = None,
+    history: int = 0,
+) -> Candidate:
     last = None if idle is None else NOW - timedelta(seconds=idle)
     return Candidate(pk, frozenset(skills), active, capacity, last, history)
 

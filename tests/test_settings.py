@@ -32,13 +32,15 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_production_values_are_read() -> None:
-    loaded = settings.load({
-        "SWITCHBOARD_DATABASE_URL": "postgresql://u:p@db.internal:5433/sb",
-        "SWITCHBOARD_REDIS_URL": "redis://cache:6380/2",
-        "SWITCHBOARD_JWT_SECRET": SECRET,
-        "SWITCHBOARD_ALLOWED_ORIGINS": "https://console.example.com/, https://widget.example.com",
-        "SWITCHBOARD_LOG_LEVEL": "debug",
-    })
+    loaded = settings.load(
+        {
+            "SWITCHBOARD_DATABASE_URL": "postgresql://u:p@db.internal:5433/sb",
+            "SWITCHBOARD_REDIS_URL": "redis://cache:6380/2",
+            "SWITCHBOARD_JWT_SECRET": SECRET,
+            "SWITCHBOARD_ALLOWED_ORIGINS": "https://console.example.com/, https://widget.example.com",
+            "SWITCHBOARD_LOG_LEVEL": "debug",
+        }
+    )
     assert loaded.is_postgres and not loaded.embedded
     assert loaded.tortoise_db_url == "postgres://u:p@db.internal:5433/sb"
     assert loaded.redis_url == "redis://cache:6380/2" and loaded.jwt_secret == SECRET
@@ -75,17 +77,30 @@ def test_bad_values_name_the_setting(
 
 
 def _run(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=str(cwd), env=servers.base_env(env) | {"SWITCHBOARD_JWT_SECRET": env.get(
-        "SWITCHBOARD_JWT_SECRET", "")}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        command,
+        cwd=str(cwd),
+        env=servers.base_env(env) | {"SWITCHBOARD_JWT_SECRET": env.get("SWITCHBOARD_JWT_SECRET", "")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 SERVE_FAILURES = [
     ({"SWITCHBOARD_DATABASE_URL": "postgres//oops"}, "SWITCHBOARD_DATABASE_URL"),
     ({"SWITCHBOARD_DATABASE_URL": PG}, "SWITCHBOARD_JWT_SECRET: required"),
-    ({"SWITCHBOARD_DATABASE_URL": "postgres://root@127.0.0.1:1/test", "SWITCHBOARD_JWT_SECRET": SECRET},
-     "database unreachable"),
-    ({"SWITCHBOARD_DATABASE_URL": "postgres://root@127.0.0.1:5432/no_such_db_here", "SWITCHBOARD_JWT_SECRET": SECRET},
-     "database unreachable"),
+    (
+        {"SWITCHBOARD_DATABASE_URL": "postgres://root@127.0.0.1:1/test", "SWITCHBOARD_JWT_SECRET": SECRET},
+        "database unreachable",
+    ),
+    (
+        {
+            "SWITCHBOARD_DATABASE_URL": "postgres://root@127.0.0.1:5432/no_such_db_here",
+            "SWITCHBOARD_JWT_SECRET": SECRET,
+        },
+        "database unreachable",
+    ),
     ({"SWITCHBOARD_REDIS_URL": "redis//nohost"}, "SWITCHBOARD_REDIS_URL"),
     ({"SWITCHBOARD_ALLOWED_ORIGINS": "*.example.com"}, "SWITCHBOARD_ALLOWED_ORIGINS"),
 ]
@@ -113,8 +128,12 @@ def test_uvicorn_entry_point_refuses_bad_settings_without_traceback(env: dict[st
 
 def test_serve_refuses_bad_arguments(tmp_path: Path) -> None:
     switchboard = str(Path(sys.executable).parent / "switchboard")
-    for args, phrase in ((["--workers", "2"], "embedded default runs one process"), (["--port", "70000"], "port"),
-                         (["--workers", "0"], "--workers")):
-        done = _run([switchboard, "serve", *args], {"SWITCHBOARD_DATABASE_URL": f"sqlite://{tmp_path / 'x.db'}"},
-                    tmp_path)
+    for args, phrase in (
+        (["--workers", "2"], "embedded default runs one process"),
+        (["--port", "70000"], "port"),
+        (["--workers", "0"], "--workers"),
+    ):
+        done = _run(
+            [switchboard, "serve", *args], {"SWITCHBOARD_DATABASE_URL": f"sqlite://{tmp_path / 'x.db'}"}, tmp_path
+        )
         assert done.returncode != 0 and phrase in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -24,8 +24,14 @@ async def test_foreign_ids_read_as_missing(org: Org, other_org: Org) -> None:
             token=token,
         )
         assert data == {
-            "node": None, "nodes": [None, None, None], "thread": None, "queue": None, "byName": None,
-            "queues": [], "agents": {"totalCount": 0}, "threads": {"totalCount": 0},
+            "node": None,
+            "nodes": [None, None, None],
+            "thread": None,
+            "queue": None,
+            "byName": None,
+            "queues": [],
+            "agents": {"totalCount": 0},
+            "threads": {"totalCount": 0},
         }, role
     # Reading through the other organization's servers (the second process on PostgreSQL) changes nothing.
     mine = await org.data("{ agents { totalCount } threads { totalCount } }", server=1)

@@ -97,8 +97,10 @@ async def _recent_assignments(tenant: Tenant, queue: Queue, now: datetime) -> li
 
 
 async def _online_agents(tenant: Tenant) -> list[tuple[list[str] | None, int, int]]:
-    rows = await tenant.q(Agent).filter(status=AgentStatus.ONLINE).values_list(
-        "skills", "max_concurrent_threads", "active_thread_count"
+    rows = (
+        await tenant.q(Agent)
+        .filter(status=AgentStatus.ONLINE)
+        .values_list("skills", "max_concurrent_threads", "active_thread_count")
     )
     return list(rows)  # type: ignore[arg-type]
 
@@ -124,8 +126,10 @@ class QueueFigures:
 
 async def queue_figures(tenant: Tenant, queue: Queue, now: datetime) -> QueueFigures:
     """Three queries: WAITING entries, the last hour's assignments, ONLINE agents."""
-    waiting = await tenant.q(QueueEntry).filter(queue_id=queue.id, status=QueueEntryStatus.WAITING).values_list(
-        "priority", "enqueued_at"
+    waiting = (
+        await tenant.q(QueueEntry)
+        .filter(queue_id=queue.id, status=QueueEntryStatus.WAITING)
+        .values_list("priority", "enqueued_at")
     )
     assigned = await _recent_assignments(tenant, queue, now)
     basis = basis_from(now, [(at, agent) for at, agent, _ in assigned], await _online_agents(tenant), queue.skills)

@@ -41,9 +41,7 @@ def offset_of(cursor: str) -> int:
     return offset
 
 
-def window(
-    total: int, first: int | None, after: str | None, last: int | None, before: str | None
-) -> tuple[int, int]:
+def window(total: int, first: int | None, after: str | None, last: int | None, before: str | None) -> tuple[int, int]:
     """The [start, stop) slice that first/after/last/before select among ``total`` rows."""
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= value <= MAX_PAGE:

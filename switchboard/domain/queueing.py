@@ -163,8 +163,11 @@ def clean_context(raw: dict[str, Any] | None) -> dict[str, Any] | None:
 
 async def waiting_order(tenant: Tenant, queue_id: int) -> list[int]:
     """Ids of the queue's WAITING entries in queue order (one indexed query)."""
-    rows = await tenant.q(QueueEntry).filter(queue_id=queue_id, status=WAITING).order_by(*ORDER).values_list(
-        "id", flat=True
+    rows = (
+        await tenant.q(QueueEntry)
+        .filter(queue_id=queue_id, status=WAITING)
+        .order_by(*ORDER)
+        .values_list("id", flat=True)
     )
     return [int(r) for r in rows]  # type: ignore[call-overload]
 
@@ -331,9 +334,10 @@ async def request_transfer(
         raise DomainError(ErrorCode.CONFLICT, f"a {thread.status.value} thread takes no transfers", field)
     if who.agent_id is not None and thread.primary_agent_id != who.agent_id:
         raise DomainError(ErrorCode.FORBIDDEN_ACTION, "only the thread's primary may hand it to a queue", field)
-    if thread.status is ThreadStatus.QUEUED or await tenant.q(QueueEntry).filter(
-        thread_id=thread.id, status=WAITING
-    ).exists():
+    if (
+        thread.status is ThreadStatus.QUEUED
+        or await tenant.q(QueueEntry).filter(thread_id=thread.id, status=WAITING).exists()
+    ):
         raise DomainError(ErrorCode.CONFLICT, "the thread is already waiting in a queue", field)
     if who.visitor and thread.status is not ThreadStatus.BOT:
         raise DomainError(ErrorCode.CONFLICT, "an agent is already serving this thread", field)
@@ -436,22 +440,28 @@ async def assign(
     Lock order entry -> thread -> agent; each step is a conditional update, and a
     failed one raises so that the whole transaction rolls back.
     """
-    taken = await tenant.q(QueueEntry).filter(id=entry_id, status=WAITING).update(
-        status=QueueEntryStatus.ASSIGNED, assigned_at=now, assigned_agent_id=agent_id, ended_at=now
+    taken = (
+        await tenant.q(QueueEntry)
+        .filter(id=entry_id, status=WAITING)
+        .update(status=QueueEntryStatus.ASSIGNED, assigned_at=now, assigned_agent_id=agent_id, ended_at=now)
     )
     if not taken:
         raise EntryTaken()
     entry = await tenant.get(QueueEntry, entry_id)
     assert entry is not None
     # lastPrimaryAgent stays "the previous primary" (set when a primary leaves or resolves).
-    moved = await tenant.q(Thread).filter(id=entry.thread_id, status=ThreadStatus.QUEUED).update(
-        status=ThreadStatus.ACTIVE, primary_agent_id=agent_id, updated_at=now
+    moved = (
+        await tenant.q(Thread)
+        .filter(id=entry.thread_id, status=ThreadStatus.QUEUED)
+        .update(status=ThreadStatus.ACTIVE, primary_agent_id=agent_id, updated_at=now)
     )
     if not moved:
         raise DomainError(ErrorCode.CONFLICT, "the thread is no longer queued", ["input", "queueEntryId"])
-    seated = await tenant.q(Agent).filter(
-        id=agent_id, status__in=list(statuses), active_thread_count__lt=F("max_concurrent_threads")
-    ).update(active_thread_count=F("active_thread_count") + 1, last_assigned_at=now)
+    seated = (
+        await tenant.q(Agent)
+        .filter(id=agent_id, status__in=list(statuses), active_thread_count__lt=F("max_concurrent_threads"))
+        .update(active_thread_count=F("active_thread_count") + 1, last_assigned_at=now)
+    )
     if not seated:
         raise DomainError(ErrorCode.LIMIT_REACHED, "the agent has no free capacity or is unavailable")
     collaborator = await _seat_primary(tenant, entry.thread_id, agent_id, now)
@@ -486,8 +496,10 @@ async def _seat_primary(tenant: Tenant, thread_id: int, agent_id: int, now: date
         )
     if existing.role is not CollaboratorRole.PRIMARY:
         # Already helping on the thread: the seat moves from collaborations to primary threads.
-        await tenant.q(Agent).filter(id=agent_id, active_collaboration_count__gt=0).update(
-            active_collaboration_count=F("active_collaboration_count") - 1
+        await (
+            tenant.q(Agent)
+            .filter(id=agent_id, active_collaboration_count__gt=0)
+            .update(active_collaboration_count=F("active_collaboration_count") - 1)
         )
     existing.role, existing.permission = CollaboratorRole.PRIMARY, Permission.ADMIN
     await existing.save(update_fields=["role", "permission"])
@@ -502,8 +514,11 @@ async def next_for_agent(tenant: Tenant, agent: Agent, queue_id: int | None) -> 
     servable = {q.id: q for q in queues if can_serve(agent.skills, q.skills)}
     if not servable:
         return []
-    rows = await tenant.q(QueueEntry).filter(queue_id__in=list(servable), status=WAITING).order_by(*ORDER).limit(
-        CLAIM_CANDIDATES
+    rows = (
+        await tenant.q(QueueEntry)
+        .filter(queue_id__in=list(servable), status=WAITING)
+        .order_by(*ORDER)
+        .limit(CLAIM_CANDIDATES)
     )
     return [
         e
@@ -568,8 +583,10 @@ async def end_waiting(
     entry.update_from_dict(values)
     extra = {"overflow_action": values["overflow_action"].value} if "overflow_action" in values else {}
     _queue_event(tenant, outbox, ENDED_KIND[status], entry, status=status.value, **extra)
-    moved = await tenant.q(Thread).filter(id=entry.thread_id, status=ThreadStatus.QUEUED).update(
-        status=ThreadStatus.BOT, updated_at=now
+    moved = (
+        await tenant.q(Thread)
+        .filter(id=entry.thread_id, status=ThreadStatus.QUEUED)
+        .update(status=ThreadStatus.BOT, updated_at=now)
     )
     thread = await tenant.get(Thread, entry.thread_id) if moved else None
     if thread is not None:

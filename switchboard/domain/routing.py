@@ -61,9 +61,7 @@ class Candidate:
         return self.active / self.capacity if self.capacity else 1.0
 
 
-def eligible(
-    strategy: RoutingStrategy, agent: Candidate, queue_skills: Iterable[str], required: Iterable[str]
-) -> bool:
+def eligible(strategy: RoutingStrategy, agent: Candidate, queue_skills: Iterable[str], required: Iterable[str]) -> bool:
     if agent.free <= 0 or not can_serve(agent.skills, queue_skills):
         return False
     if strategy is RoutingStrategy.SKILL_BASED:
@@ -217,7 +215,7 @@ async def _route_entry(
 
 
 async def _try_assign(tenant: Tenant, bus: EventBus | None, entry_id: int, agent_id: int) -> str:
-    """"assigned", "entry" (gone: next entry), "agent" (full: next agent) or "error"."""
+    """ "assigned", "entry" (gone: next entry), "agent" (full: next agent) or "error"."""
     try:
         async with atomic(bus) as outbox:
             await queueing.assign(tenant, outbox, entry_id, agent_id, datetime.now(UTC))

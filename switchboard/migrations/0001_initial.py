@@ -95,7 +95,6 @@ class Migration(migrations.Migration):
                 ('overflow_action', fields.CharEnumField(default=OverflowAction.LEAVE_MESSAGE, description='LEAVE_MESSAGE: LEAVE_MESSAGE\nCALLBACK: CALLBACK\nESCALATE: ESCALATE\nSELF_SERVICE: SELF_SERVICE', enum_type=OverflowAction, max_length=13)),
                 ('sticky_agent', fields.BooleanField(default=False)),
                 ('is_default', fields.BooleanField(default=False)),
-                ('version', fields.BigIntField(default=0)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'queue', 'app': 'models', 'unique_together': (('org_id', 'name'),), 'pk_attr': 'id'},

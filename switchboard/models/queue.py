@@ -35,9 +35,6 @@ class Queue(Model):
     overflow_action = fields.CharEnumField(OverflowAction, default=OverflowAction.LEAVE_MESSAGE)
     sticky_agent = fields.BooleanField(default=False)
     is_default = fields.BooleanField(default=False)
-    # Bumped on every change to the set or order of WAITING entries; watchers
-    # compare it to skip stale recomputations.
-    version = fields.BigIntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -21,7 +21,9 @@ C = TypeVar("C")
 def to_connection(
     page: Page[Any], conn_cls: Callable[..., C], edge_cls: Callable[..., Any], convert: Callable[[Any], Any]
 ) -> C:
-    edges = [edge_cls(cursor=cursor_for(o), node=convert(item)) for o, item in zip(page.offsets, page.items, strict=True)]
+    edges = [
+        edge_cls(cursor=cursor_for(o), node=convert(item)) for o, item in zip(page.offsets, page.items, strict=True)
+    ]
     return conn_cls(
         edges=edges,
         page_info=PageInfo(

@@ -7,7 +7,7 @@ from typing import Any
 
 from switchboard import ids
 from switchboard.context import Context
-from switchboard.domain.enums import AgentRole, Role
+from switchboard.domain.enums import AgentRole, QueueEntryStatus, Role
 from switchboard.errors import BadInput
 from switchboard.resolvers.threads import ALL_READERS, can_read_thread
 from switchboard.schema import types as t
@@ -38,6 +38,11 @@ async def _visible(ctx: Context, type_name: str, row: Any) -> bool:
         return True
     if type_name == "Thread":
         return await can_read_thread(ctx, row)
+    if type_name == "QueueEntry":
+        if row.status is QueueEntryStatus.WAITING:
+            return True
+        thread = await ctx.loaders.thread.load(row.thread_id)
+        return thread is not None and await can_read_thread(ctx, thread)
     if type_name == "Collaborator":
         thread = await ctx.loaders.thread.load(row.thread_id)
         return thread is not None and await can_read_thread(ctx, thread)

@@ -11,7 +11,6 @@ Who may call (contract section 2, and the choices it leaves open):
 - queueEntries: staff roles; a visitor sees only their own thread's entries.
 """
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,13 +18,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from switchboard.domain import estimates, queue_config, queueing
-from switchboard.domain.enums import AgentRole, ErrorCode, QueueEntryStatus, Role
+from switchboard.domain.enums import ErrorCode, QueueEntryStatus, Role
 from switchboard.domain.pagination import paginate
 from switchboard.errors import DomainError, Forbidden, Problem
 from switchboard.models import Queue as QueueRow
 from switchboard.models import QueueEntry as QueueEntryRow
 from switchboard.models import Thread as ThreadRow
 from switchboard.resolvers.common import arg_pk, input_pk, optional_input_pk, run, to_connection
+from switchboard.resolvers.threads import visible_entries
 from switchboard.schema.inputs import (
     CancelQueueEntryInput,
     ClaimQueueEntryInput,
@@ -126,10 +126,7 @@ async def queue_entries(
     before: str | None,
 ) -> QueueEntryConnection:
     ctx = info.context
-    principal = ctx.require(*STAFF, Role.VISITOR)
-    qs = ctx.tenant.q(QueueEntryRow)
-    if principal.role is Role.VISITOR:
-        qs = qs.filter(thread_id=principal.thread_id)
+    qs = await visible_entries(ctx, ctx.tenant.q(QueueEntryRow))
     if flt is not None:
         if flt.queue_id is not None:
             qs = qs.filter(queue_id=arg_pk(flt.queue_id, "Queue"))
@@ -158,10 +155,7 @@ async def queue_entries_of(
     before: str | None,
 ) -> QueueEntryConnection:
     ctx = info.context
-    ctx.require(*STAFF, Role.VISITOR)
-    qs = ctx.tenant.q(QueueEntryRow).filter(queue_id=row.id)
-    if ctx.principal.role is Role.VISITOR:
-        qs = qs.filter(thread_id=ctx.principal.thread_id)
+    qs = await visible_entries(ctx, ctx.tenant.q(QueueEntryRow).filter(queue_id=row.id))
     if status:
         qs = qs.filter(status__in=list(status))
     page = await paginate(qs.order_by(*queueing.ORDER), first=first, after=after, last=last, before=before)
@@ -304,17 +298,12 @@ async def claim_queue_entry(info: InfoT, data: ClaimQueueEntryInput) -> QueueEnt
 
 
 async def reopen_thread(info: InfoT, data: ReopenThreadInput) -> ThreadPayload:
+    """The bot integration (a visitor writes again) or an admin; the contract gives agents no reopen."""
     ctx = info.context
-    principal = ctx.require(Role.SERVICE, Role.ADMIN, Role.AGENT)
-    agent = await ctx.agent()
+    principal = ctx.require(Role.SERVICE, Role.ADMIN)
 
     async def work(outbox):  # type: ignore[no-untyped-def]
         pk = input_pk(data.thread_id, "Thread", ["input", "threadId"])
-        if agent is not None and agent.role is not AgentRole.SUPERVISOR:
-            thread = await ctx.tenant.get(ThreadRow, pk)
-            if thread is not None and thread.last_primary_agent_id != agent.id:
-                message = "only the thread's last primary or a supervisor may reopen it"
-                raise DomainError(ErrorCode.FORBIDDEN_ACTION, message, ["input", "threadId"])
         thread, _, _ = await queueing.reopen(ctx.tenant, outbox, pk, data.priority, datetime.now(UTC))
         ctx.services.after_capacity_change(outbox, principal.org)
         return thread.id

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from switchboard import auth
 from switchboard import ids as gids
 from switchboard.context import Context
 from switchboard.domain import threads as domain
-from switchboard.domain.enums import InviteStatus, Permission, Role
+from switchboard.domain.enums import InviteStatus, Permission, QueueEntryStatus, Role, ThreadStatus
 from switchboard.domain.pagination import Page, paginate, window
 from switchboard.models import Collaborator as CollaboratorRow
 from switchboard.models import Invite as InviteRow
+from switchboard.models import QueueEntry as QueueEntryRow
 from switchboard.models import Thread as ThreadRow
 from switchboard.resolvers.common import arg_pk, run, to_connection
 from switchboard.schema.inputs import ResolveThreadInput, SortDirection, StartThreadInput, ThreadFilter, ThreadOrder
@@ -49,13 +50,29 @@ async def visible_threads(ctx: Context) -> QuerySet[ThreadRow]:
 
 
 async def can_read_thread(ctx: Context, row: ThreadRow) -> bool:
+    """Agents read their own threads, and any thread while it waits in a queue:
+    deciding a claim needs the bot's context. Supervisors and staff roles read all."""
     principal = ctx.require(*ALL_READERS)
     if principal.role is Role.VISITOR:
         return row.id == principal.thread_id
     if principal.role is Role.AGENT and not await ctx.is_supervisor():
+        if row.status is ThreadStatus.QUEUED:
+            return True
         active = await ctx.loaders.active_collaborators.load(row.id)
         return any(c.agent_id == principal.agent_id for c in active)
     return True
+
+
+async def visible_entries(ctx: Context, qs: QuerySet[QueueEntryRow]) -> QuerySet[QueueEntryRow]:
+    """Queue entries the caller may list: a plain agent sees WAITING ones and those of
+    their own threads, never another agent's conversation; a visitor only their own."""
+    principal = ctx.require(*ALL_READERS)
+    if principal.role is Role.VISITOR:
+        return qs.filter(thread_id=principal.thread_id)
+    if principal.role is Role.AGENT and not await ctx.is_supervisor():
+        mine = ctx.tenant.q(CollaboratorRow).filter(agent_id=principal.agent_id, active=True)
+        return qs.filter(Q(status=QueueEntryStatus.WAITING) | Q(thread_id__in=Subquery(mine.values("thread_id"))))
+    return qs
 
 
 async def thread(info: InfoT, id: str) -> Thread | None:

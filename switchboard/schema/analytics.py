@@ -57,7 +57,9 @@ class Metrics:
     threads_started: int = strawberry.field(description="Threads created in the period.")
     transfer_rate: float | None = strawberry.field(description="Share of started threads that asked for a human.")
     transfers_requested: int = strawberry.field(description="Queue entries created in the period.")
-    transfer_success_rate: float | None = strawberry.field(description="Share of transfer requests that reached an agent.")
+    transfer_success_rate: float | None = strawberry.field(
+        description="Share of transfer requests that reached an agent."
+    )
     average_wait_seconds: float | None = strawberry.field(description="Mean wait of assigned entries.")
     p90_wait_seconds: float | None = strawberry.field(description="90th percentile wait of assigned entries.")
     abandoned: int = strawberry.field(description="Entries cancelled before an agent took them.")

@@ -50,8 +50,12 @@ class ThreadOrder:
 @strawberry.input(description="Which threads to list; every given condition must hold.")
 class ThreadFilter:
     status: list[ThreadStatus] | None = strawberry.field(default=strawberry.UNSET, description="Any of these statuses.")
-    thread_class: list[ThreadClass] | None = strawberry.field(default=strawberry.UNSET, description="Any of these classes.")
-    primary_agent_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Served by this agent.")
+    thread_class: list[ThreadClass] | None = strawberry.field(
+        default=strawberry.UNSET, description="Any of these classes."
+    )
+    primary_agent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Served by this agent."
+    )
     collaborator_agent_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="With this agent as an active collaborator."
     )
@@ -63,7 +67,9 @@ class ThreadFilter:
 @strawberry.input(description="Which invites to list; every given condition must hold.")
 class InviteFilter:
     status: list[InviteStatus] | None = strawberry.field(default=strawberry.UNSET, description="Any of these statuses.")
-    invitee_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Addressed to this agent.")
+    invitee_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Addressed to this agent."
+    )
     inviter_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Sent by this agent.")
     thread_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="For this thread.")
     type: list[InviteType] | None = strawberry.field(default=strawberry.UNSET, description="Any of these types.")
@@ -82,9 +88,13 @@ class AgentFilter:
 @strawberry.input(description="Which queue entries to list; every given condition must hold.")
 class QueueEntryFilter:
     queue_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="In this queue.")
-    status: list[QueueEntryStatus] | None = strawberry.field(default=strawberry.UNSET, description="Any of these statuses.")
+    status: list[QueueEntryStatus] | None = strawberry.field(
+        default=strawberry.UNSET, description="Any of these statuses."
+    )
     priority: list[Priority] | None = strawberry.field(default=strawberry.UNSET, description="Any of these priorities.")
-    trigger: list[TransferTrigger] | None = strawberry.field(default=strawberry.UNSET, description="Any of these triggers.")
+    trigger: list[TransferTrigger] | None = strawberry.field(
+        default=strawberry.UNSET, description="Any of these triggers."
+    )
     enqueued_after: datetime | None = strawberry.field(default=strawberry.UNSET, description="Enqueued at or after.")
     enqueued_before: datetime | None = strawberry.field(default=strawberry.UNSET, description="Enqueued before.")
 
@@ -110,7 +120,9 @@ class RespondToInviteInput:
     invite_id: strawberry.ID = strawberry.field(description="The invite.")
     action: InviteAction = strawberry.field(description="ACCEPT, REJECT or DEFER.")
     message: str | None = strawberry.field(default=strawberry.UNSET, description="A note for the inviter.")
-    estimated_seconds: int | None = strawberry.field(default=strawberry.UNSET, description="When the invitee expects to join.")
+    estimated_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET, description="When the invitee expects to join."
+    )
 
 
 @strawberry.input(description="Withdraw an open invite.")
@@ -131,7 +143,8 @@ class ChangePermissionInput:
     agent_id: strawberry.ID = strawberry.field(description="The collaborator's agent.")
     permission: Permission = strawberry.field(description="The new permission.")
     role: CollaboratorRole | None = strawberry.field(
-        default=strawberry.UNSET, description="Optionally change the role too (not to or from PRIMARY: use requestTransfer)."
+        default=strawberry.UNSET,
+        description="Optionally change the role too (not to or from PRIMARY: use requestTransfer).",
     )
 
 
@@ -159,7 +172,9 @@ class TransferContextInput:
     sentiment: Sentiment | None = strawberry.field(default=strawberry.UNSET, description="The visitor's mood.")
     intents: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Recognised intents.")
     tags: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Free tags.")
-    transcript: list[TranscriptLineInput] | None = strawberry.field(default=strawberry.UNSET, description="The conversation.")
+    transcript: list[TranscriptLineInput] | None = strawberry.field(
+        default=strawberry.UNSET, description="The conversation."
+    )
     confidence: float | None = strawberry.field(default=strawberry.UNSET, description="The bot's confidence (0..1).")
     extra: JSON | None = strawberry.field(default=strawberry.UNSET, description="Anything else.")
 
@@ -168,12 +183,15 @@ class TransferContextInput:
     description=(
         "Exactly one mode:\n- neither toAgentId nor queueId: bot-to-human, into the organization's default\n"
         "  queue (or the best queue for requiredSkills);\n- queueId: into that queue (bot-to-human, or an agent"
-        " handing the thread to a\n  department);\n- toAgentId: agent-to-agent, creates a TRANSFER invite to that agent."
+        " handing the thread to a\n  department);\n"
+        "- toAgentId: agent-to-agent, creates a TRANSFER invite to that agent."
     )
 )
 class RequestTransferInput:
     thread_id: strawberry.ID = strawberry.field(description="The thread.")
-    to_agent_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Hand to this agent (TRANSFER invite).")
+    to_agent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Hand to this agent (TRANSFER invite)."
+    )
     queue_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="Into this queue.")
     priority: Priority | None = strawberry.field(
         default=strawberry.UNSET, description="Default NORMAL, raised to HIGH for VIP/ENTERPRISE visitors."
@@ -182,8 +200,12 @@ class RequestTransferInput:
         default=TransferTrigger.VISITOR_REQUEST, description="What made the bot (or someone) ask for a human."
     )
     reason: str | None = strawberry.field(default=strawberry.UNSET, description="Free text reason.")
-    required_skills: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Skills the agent needs.")
-    context: TransferContextInput | None = strawberry.field(default=strawberry.UNSET, description="What the bot hands over.")
+    required_skills: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Skills the agent needs."
+    )
+    context: TransferContextInput | None = strawberry.field(
+        default=strawberry.UNSET, description="What the bot hands over."
+    )
 
 
 @strawberry.input(description="Withdraw a waiting queue entry.")
@@ -196,7 +218,9 @@ class CancelQueueEntryInput:
 )
 class ClaimQueueEntryInput:
     queue_entry_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="This entry.")
-    queue_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="The next entry of this queue.")
+    queue_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="The next entry of this queue."
+    )
 
 
 @strawberry.input(description="Resolve a thread.")
@@ -207,7 +231,9 @@ class ResolveThreadInput:
 @strawberry.input(description="Reopen a resolved thread: it queues again.")
 class ReopenThreadInput:
     thread_id: strawberry.ID = strawberry.field(description="The thread.")
-    priority: Priority | None = strawberry.field(default=strawberry.UNSET, description="Queue priority of the new entry.")
+    priority: Priority | None = strawberry.field(
+        default=strawberry.UNSET, description="Queue priority of the new entry."
+    )
 
 
 @strawberry.input(description="Set an agent's availability.")
@@ -237,21 +263,29 @@ class UpdateAgentInput:
     role: AgentRole | None = strawberry.field(default=strawberry.UNSET, description="AGENT or SUPERVISOR.")
     department: str | None = strawberry.field(default=strawberry.UNSET, description="Department.")
     skills: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Skills.")
-    max_concurrent_threads: int | None = strawberry.field(default=strawberry.UNSET, description="Threads served at once.")
-    max_concurrent_collaborations: int | None = strawberry.field(default=strawberry.UNSET, description="Collaborations at once.")
+    max_concurrent_threads: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Threads served at once."
+    )
+    max_concurrent_collaborations: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Collaborations at once."
+    )
 
 
 @strawberry.input(description="Create a queue.")
 class CreateQueueInput:
     name: str = strawberry.field(description="Unique name within the organization.")
     skills: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Skills an agent needs.")
-    routing_strategy: RoutingStrategy = strawberry.field(default=RoutingStrategy.HYBRID, description="How entries reach agents.")
+    routing_strategy: RoutingStrategy = strawberry.field(
+        default=RoutingStrategy.HYBRID, description="How entries reach agents."
+    )
     max_wait_seconds: int = strawberry.field(default=900, description="Wait after which an entry overflows.")
     vip_max_wait_seconds: int = strawberry.field(default=60, description="The same for VIP and ENTERPRISE visitors.")
     overflow_action: OverflowAction = strawberry.field(
         default=OverflowAction.LEAVE_MESSAGE, description="What happens to an overflowed entry."
     )
-    sticky_agent: bool = strawberry.field(default=False, description="Offer reopened threads to their last primary first.")
+    sticky_agent: bool = strawberry.field(
+        default=False, description="Offer reopened threads to their last primary first."
+    )
     is_default: bool = strawberry.field(default=False, description="The queue used when requestTransfer names none.")
 
 
@@ -260,9 +294,15 @@ class UpdateQueueInput:
     queue_id: strawberry.ID = strawberry.field(description="The queue.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="Unique name.")
     skills: list[str] | None = strawberry.field(default=strawberry.UNSET, description="Skills an agent needs.")
-    routing_strategy: RoutingStrategy | None = strawberry.field(default=strawberry.UNSET, description="How entries reach agents.")
-    max_wait_seconds: int | None = strawberry.field(default=strawberry.UNSET, description="Wait after which an entry overflows.")
-    vip_max_wait_seconds: int | None = strawberry.field(default=strawberry.UNSET, description="The same for VIP visitors.")
+    routing_strategy: RoutingStrategy | None = strawberry.field(
+        default=strawberry.UNSET, description="How entries reach agents."
+    )
+    max_wait_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Wait after which an entry overflows."
+    )
+    vip_max_wait_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET, description="The same for VIP visitors."
+    )
     overflow_action: OverflowAction | None = strawberry.field(default=strawberry.UNSET, description="Overflow action.")
     sticky_agent: bool | None = strawberry.field(default=strawberry.UNSET, description="Sticky reopen.")
     is_default: bool | None = strawberry.field(default=strawberry.UNSET, description="Make this the default queue.")
@@ -280,7 +320,9 @@ class StartThreadInput:
     visitor: VisitorInput = strawberry.field(description="The visitor.")
     channel: str | None = strawberry.field(default=strawberry.UNSET, description="Where the visitor writes from.")
     subject: str | None = strawberry.field(default=strawberry.UNSET, description="What it is about.")
-    thread_class: ThreadClass = strawberry.field(default=ThreadClass.NORMAL, description="Decides the collaborator cap.")
+    thread_class: ThreadClass = strawberry.field(
+        default=ThreadClass.NORMAL, description="Decides the collaborator cap."
+    )
 
 
 @strawberry.input(description="Change organization settings; omitted fields stay as they are.")
@@ -289,8 +331,14 @@ class UpdateSettingsInput:
     collaborator_limit_normal: int | None = strawberry.field(default=strawberry.UNSET, description="0..50.")
     collaborator_limit_vip: int | None = strawberry.field(default=strawberry.UNSET, description="0..50.")
     collaborator_limit_urgent: int | None = strawberry.field(default=strawberry.UNSET, description="0..50.")
-    cross_department_approval: bool | None = strawberry.field(default=strawberry.UNSET, description="Approval for other departments.")
+    cross_department_approval: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Approval for other departments."
+    )
     max_transfer_attempts: int | None = strawberry.field(default=strawberry.UNSET, description="1..100.")
-    transfer_rate_limit_per_visitor_per_hour: int | None = strawberry.field(default=strawberry.UNSET, description="1..10000.")
+    transfer_rate_limit_per_visitor_per_hour: int | None = strawberry.field(
+        default=strawberry.UNSET, description="1..10000."
+    )
     invites_per_agent_per_minute: int | None = strawberry.field(default=strawberry.UNSET, description="1..10000.")
-    unassign_on_resolve: bool | None = strawberry.field(default=strawberry.UNSET, description="Clear the primary on resolve.")
+    unassign_on_resolve: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Clear the primary on resolve."
+    )

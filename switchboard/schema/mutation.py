@@ -57,7 +57,9 @@ class Mutation:
     async def withdraw_invite(self, info: InfoT, input: WithdrawInviteInput) -> InvitePayload:
         return await collaboration.withdraw_invite(info, input)
 
-    @strawberry.mutation(description="Approve or deny a cross-department invite (supervisor of the inviter's department).")
+    @strawberry.mutation(
+        description="Approve or deny a cross-department invite (supervisor of the inviter's department)."
+    )
     async def decide_invite_approval(self, info: InfoT, input: DecideInviteApprovalInput) -> InvitePayload:
         return await collaboration.decide_invite_approval(info, input)
 

@@ -94,7 +94,9 @@ class QueuePayload:
 @strawberry.type(description="Result of startThread.")
 class StartThreadPayload:
     thread: Thread | None = strawberry.field(description="The new thread, in status BOT.")
-    visitor_token: str | None = strawberry.field(description="A token for the visitor widget, scoped to this one thread.")
+    visitor_token: str | None = strawberry.field(
+        description="A token for the visitor widget, scoped to this one thread."
+    )
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
 
 

@@ -84,7 +84,9 @@ class Query:
         return await queues.queues(info)
 
     @strawberry.field(description="One queue by ID or name.")
-    async def queue(self, info: InfoT, id: strawberry.ID | None = strawberry.UNSET, name: str | None = strawberry.UNSET) -> Queue | None:
+    async def queue(
+        self, info: InfoT, id: strawberry.ID | None = strawberry.UNSET, name: str | None = strawberry.UNSET
+    ) -> Queue | None:
         return await queues.queue(info, id, name)
 
     @strawberry.field(description="Queue entries, in queue order within a queue.")

@@ -22,7 +22,10 @@ class Subscription:
         )
     )
     async def queue_position(
-        self, info: InfoT, queue_entry_id: strawberry.ID | None = strawberry.UNSET, thread_id: strawberry.ID | None = strawberry.UNSET
+        self,
+        info: InfoT,
+        queue_entry_id: strawberry.ID | None = strawberry.UNSET,
+        thread_id: strawberry.ID | None = strawberry.UNSET,
     ) -> AsyncGenerator[QueuePositionUpdate, None]:
         async for update in generators.queue_position(info, clean(queue_entry_id), clean(thread_id)):
             yield update
@@ -34,7 +37,9 @@ class Subscription:
             "event since that cursor first, then goes live; nothing is skipped."
         )
     )
-    async def invite_events(self, info: InfoT, after: str | None = strawberry.UNSET) -> AsyncGenerator[InviteEvent, None]:
+    async def invite_events(
+        self, info: InfoT, after: str | None = strawberry.UNSET
+    ) -> AsyncGenerator[InviteEvent, None]:
         async for event in generators.invite_events(info, clean(after)):
             yield event
 

@@ -212,14 +212,14 @@ class Thread(Node):
         return await load_agent(info, self.row.last_primary_agent_id)
 
     @strawberry.field(description="Active collaborators, the primary included; all past ones with includeInactive.")
-    async def collaborators(
-        self, info: InfoT, include_inactive: bool | None = False
-    ) -> list[Collaborator]:
+    async def collaborators(self, info: InfoT, include_inactive: bool | None = False) -> list[Collaborator]:
         from switchboard.resolvers import threads as r
 
         if not r.may_see_agents(info):
             return []
-        loader = info.context.loaders.all_collaborators if include_inactive else info.context.loaders.active_collaborators
+        loader = (
+            info.context.loaders.all_collaborators if include_inactive else info.context.loaders.active_collaborators
+        )
         return [Collaborator.from_model(row) for row in await loader.load(self.row.id)]
 
     @strawberry.field(description="Cap on non-primary active collaborators plus open invites.")
@@ -327,7 +327,9 @@ class Invite(Node):
     expires_at: datetime = strawberry.field(description="When it expires by itself unless answered.")
     responded_at: datetime | None = strawberry.field(description="When the invitee answered.")
     response_message: str | None = strawberry.field(description="The invitee's note with the answer.")
-    estimated_seconds: int | None = strawberry.field(description="With DEFER or ACCEPT: when the invitee expects to join.")
+    estimated_seconds: int | None = strawberry.field(
+        description="With DEFER or ACCEPT: when the invitee expects to join."
+    )
     row: strawberry.Private[m.Invite]
 
     @strawberry.field(description="The thread the invite is for.")
@@ -416,7 +418,7 @@ class Queue(Node):
     async def entries(
         self,
         info: InfoT,
-        status: list[QueueEntryStatus] | None = WAITING_ONLY,  # noqa: B006
+        status: list[QueueEntryStatus] | None = WAITING_ONLY,
         first: int | None = strawberry.UNSET,
         after: str | None = strawberry.UNSET,
         last: int | None = strawberry.UNSET,

@@ -40,9 +40,7 @@ class UnsetToNone(FieldExtension):
     def resolve(self, next_: Callable[..., Any], source: Any, info: Any, **kwargs: Any) -> Any:
         return next_(source, info, **self._kwargs(kwargs))
 
-    async def resolve_async(
-        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Any, **kwargs: Any
-    ) -> Any:
+    async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Any, **kwargs: Any) -> Any:
         return await next_(source, info, **self._kwargs(kwargs))
 
 
@@ -51,7 +49,9 @@ def install(types: Iterable[type]) -> None:
     for cls in types:
         definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
         for field in definition.fields:
-            if field.arguments and not field.is_subscription and not any(
-                isinstance(e, UnsetToNone) for e in field.extensions
+            if (
+                field.arguments
+                and not field.is_subscription
+                and not any(isinstance(e, UnsetToNone) for e in field.extensions)
             ):
                 field.extensions.append(UnsetToNone(a.python_name for a in field.arguments))

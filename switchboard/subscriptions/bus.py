@@ -135,9 +135,7 @@ class EventBus:
         """Read the events this process missed (seq in (last_seq, up_to]) from the log."""
         self.gap_fills += 1
         while self.last_seq < up_to:
-            rows = await (
-                Event.filter(seq__gt=self.last_seq, seq__lte=up_to).order_by("seq").limit(REPLAY_BATCH)
-            )
+            rows = await Event.filter(seq__gt=self.last_seq, seq__lte=up_to).order_by("seq").limit(REPLAY_BATCH)
             if not rows:
                 # Not visible yet (cannot happen with ordered commits); retry on the next poll.
                 return
@@ -145,9 +143,7 @@ class EventBus:
                 self._dispatch(BusEvent.from_row(row))
 
     async def _committed_seq(self) -> int:
-        rows = await connections.get("default").execute_query_dict(
-            "SELECT value FROM event_counter WHERE id = 1"
-        )
+        rows = await connections.get("default").execute_query_dict("SELECT value FROM event_counter WHERE id = 1")
         return int(rows[0]["value"]) if rows else 0
 
     async def _poll(self) -> None:

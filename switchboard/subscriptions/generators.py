@@ -36,7 +36,9 @@ async def _guarded(info: InfoT, stream: AsyncIterator[T]) -> AsyncIterator[T]:
                 await websocket.close(code=FORBIDDEN_CLOSE_CODE, reason="Forbidden")
 
 
-def queue_position(info: InfoT, queue_entry_id: str | None, thread_id: str | None) -> AsyncIterator[QueuePositionUpdate]:
+def queue_position(
+    info: InfoT, queue_entry_id: str | None, thread_id: str | None
+) -> AsyncIterator[QueuePositionUpdate]:
     return _guarded(info, queue_streams.queue_position(info, queue_entry_id, thread_id))
 
 

@@ -175,8 +175,11 @@ class _QueueCollector(Collector):
             ("switchboard_queue_watch_recomputes", "Queue order recomputations (one per change burst)", hub.recomputes),
             ("switchboard_queue_watch_sql_statements", "SQL statements run to serve queue watchers", hub.statements),
             ("switchboard_queue_watch_updates", "Position updates handed to watchers", hub.updates),
-            ("switchboard_queue_stats_computations", "Queue stats computations (one per queue per window)",
-             self.stats.computations),
+            (
+                "switchboard_queue_stats_computations",
+                "Queue stats computations (one per queue per window)",
+                self.stats.computations,
+            ),
             ("switchboard_routing_passes", "Routing passes run", router.passes),
             ("switchboard_routing_assignments", "Entries assigned by routing", router.assigned),
         )
