@@ -7,7 +7,7 @@ from tortoise.models import Model
 
 
 class Organization(Model):
-    id = fields.CharField(pk=True, max_length=100)
+    id = fields.CharField(primary_key=True, max_length=100)
     invite_expiry_seconds = fields.IntField(default=300)
     collaborator_limit_normal = fields.IntField(default=3)
     collaborator_limit_vip = fields.IntField(default=5)
