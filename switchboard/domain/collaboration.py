@@ -252,7 +252,8 @@ async def change_permission(
     return target
 
 
-async def _deactivate(tenant: Tenant, row: Collaborator, now: datetime) -> None:
+async def end_place(tenant: Tenant, row: Collaborator, now: datetime) -> None:
+    """A place ends and its seat (primary thread or collaboration) frees up, in the caller's transaction."""
     row.active, row.left_at = False, now
     await row.save(update_fields=["active", "left_at"])
     if row.role is CollaboratorRole.PRIMARY:
@@ -272,7 +273,7 @@ async def remove_collaborator(
         raise DomainError(
             ErrorCode.INVALID, "the primary cannot be removed; transfer or resolve the thread", ["input", "agentId"]
         )
-    await _deactivate(tenant, target, now_utc())
+    await end_place(tenant, target, now_utc())
     thread_event(outbox, thread, "COLLABORATOR_REMOVED", actor_id=actor.agent_id, collaborator=target)
     return target
 
@@ -290,7 +291,7 @@ async def leave_thread(tenant: Tenant, outbox: Outbox, actor: Actor, *, thread_p
             "the primary cannot leave; use requestTransfer or resolveThread",
             ["input", "threadId"],
         )
-    await _deactivate(tenant, mine, now_utc())
+    await end_place(tenant, mine, now_utc())
     thread_event(outbox, thread, "COLLABORATOR_LEFT", actor_id=actor.agent_id, collaborator=mine)
     return mine
 
@@ -315,7 +316,7 @@ async def resolve_thread(tenant: Tenant, outbox: Outbox, actor: Actor, *, thread
         )
     now = now_utc()
     for row in members:
-        await _deactivate(tenant, row, now)
+        await end_place(tenant, row, now)
     open_invites = await (
         tenant.q(Invite).filter(thread_id=thread.id, status__in=list(OPEN_INVITE_STATUSES)).order_by("id")
     )

@@ -41,7 +41,7 @@ from tortoise.expressions import F
 
 from switchboard.domain import invites
 from switchboard.domain import validation as v
-from switchboard.domain.collaboration import free_collaboration, free_thread, thread_event
+from switchboard.domain.collaboration import end_place, free_thread, thread_event
 from switchboard.domain.enums import (
     OPEN_INVITE_STATUSES,
     PRIORITY_RANK,
@@ -223,28 +223,18 @@ async def hand_back(
         return None
     row = await tenant.q(Collaborator).filter(thread_id=thread.id, agent_id=agent_id, active=True).first()
     if row is not None:
-        await _leave(tenant, row, now)
+        await end_place(tenant, row, now)
     else:
         await free_thread(tenant, agent_id)
     thread.last_primary_agent_id, thread.primary_agent_id = agent_id, None
     return row
 
 
-async def _leave(tenant: Tenant, row: Collaborator, now: datetime) -> None:
-    """A place ends and its seat (primary thread or collaboration) frees up, in one transaction."""
-    row.active, row.left_at = False, now
-    await row.save(update_fields=["active", "left_at"])
-    if row.role is CollaboratorRole.PRIMARY:
-        await free_thread(tenant, row.agent_id)
-    else:
-        await free_collaboration(tenant, row.agent_id)
-
-
 async def _release_helpers(tenant: Tenant, thread_id: int, now: datetime) -> list[int]:
     """The thread went back to the bot: the collaborators still on it leave; their agent ids."""
     rows = await tenant.q(Collaborator).filter(thread_id=thread_id, active=True).order_by("id")
     for row in rows:
-        await _leave(tenant, row, now)
+        await end_place(tenant, row, now)
     return [row.agent_id for row in rows]
 
 
