@@ -199,12 +199,14 @@ async def test_start_thread_reuses_the_visitor_by_external_id(org: Org) -> None:
         (thread["id"], second["thread"]["id"], first["visitorToken"]),
         (second["thread"]["id"], thread["id"], second["visitorToken"]),
     ):
-        seen = await org.data(
+        seen = await org.gql(
             "query($a: ID!, $b: ID!) { a: thread(id: $a) { id } b: thread(id: $b) { id } }",
             {"a": mine, "b": other},
             token=token,
         )
-        assert seen == {"a": {"id": mine}, "b": None}
+        # Each token reads its own thread; the visitor's other thread is FORBIDDEN to it.
+        assert seen["data"] == {"a": {"id": mine}, "b": None}
+        assert [e["extensions"]["code"] for e in seen["errors"]] == ["FORBIDDEN"]
 
 
 async def test_concurrent_start_threads_share_one_new_visitor(org: Org) -> None:

@@ -178,8 +178,9 @@ async def test_visitor_scope(org: Org, other_org: Org) -> None:
         "query($id: ID!) { node(id: $id) { ... on QueueEntry { id status } } }", {"id": theirs}, token=their_token
     )
     assert data["node"] == {"id": theirs, "status": "WAITING"}
-    hidden = await org.data("query($id: ID!) { node(id: $id) { id } }", {"id": theirs}, token=my_token)
-    assert hidden["node"] is None
+    hidden = await org.gql("query($id: ID!) { node(id: $id) { id } }", {"id": theirs}, token=my_token)
+    assert hidden["data"]["node"] is None
+    assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # Another organization sees nothing and changes nothing.
     assert (await other_org.data("query($id: ID!) { node(id: $id) { id } }", {"id": theirs}))["node"] is None
     stranger = (await cancel(other_org, theirs))["data"]["cancelQueueEntry"]

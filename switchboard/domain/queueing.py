@@ -154,6 +154,9 @@ def clean_context(raw: dict[str, Any] | None) -> dict[str, Any] | None:
         size = len(json.dumps(raw["extra"]))
         if size > CONTEXT_EXTRA_MAX:
             raise invalid(f"extra is {size} characters of JSON; at most {CONTEXT_EXTRA_MAX}", [*path, "extra"])
+        if not v.storable_json(raw["extra"]):
+            message = "extra contains a NUL character, an unpaired surrogate or a non-finite number"
+            raise invalid(message, [*path, "extra"])
         out["extra"] = raw["extra"]
     return out
 

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
+from typing import Any
 
 from switchboard.errors import invalid
 
 NAME_MAX = 200
 MESSAGE_MAX = 2000
 SKILLS_MAX = 50
+# NUL cannot be stored in PostgreSQL text or jsonb, and a lone surrogate cannot be
+# encoded as UTF-8: both would fail deep in the driver as an internal error.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: str) -> bool:
+    """Whether ``value`` can be stored (and searched for) on every backend."""
+    return _UNSTORABLE.search(value) is None
+
+
+def storable_json(value: Any) -> bool:
+    """Whether every string (keys included) of a JSON value is ``storable``, every number finite."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return all(storable_json(k) and storable_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(storable_json(item) for item in value)
+    if isinstance(value, float):
+        # 1e400 parses as infinity, which jsonb refuses.
+        return math.isfinite(value)
+    return True
 
 
 def text(value: str | None, field: Sequence[str], *, limit: int = NAME_MAX, required: bool = False) -> str | None:
@@ -19,6 +44,8 @@ def text(value: str | None, field: Sequence[str], *, limit: int = NAME_MAX, requ
         return None
     if len(value) > limit:
         raise invalid(f"{field[-1]} is {len(value)} characters; at most {limit} allowed", list(field))
+    if not storable(value):
+        raise invalid(f"{field[-1]} contains a NUL character or an unpaired surrogate", list(field))
     stripped = value.strip()
     if required and not stripped:
         raise invalid(f"{field[-1]} must not be blank", list(field))

@@ -8,7 +8,7 @@ from switchboard.domain.enums import AgentRole, AgentStatus, ErrorCode, Role
 from switchboard.domain.pagination import paginate
 from switchboard.errors import Forbidden, Problem
 from switchboard.models import Agent as AgentRow
-from switchboard.resolvers.common import input_pk, run, to_connection
+from switchboard.resolvers.common import arg_text, input_pk, run, to_connection
 from switchboard.schema.inputs import AgentFilter, CreateAgentInput, SetAgentStatusInput, UpdateAgentInput
 from switchboard.schema.payloads import AgentPayload, errors_of
 from switchboard.schema.types import Agent, AgentConnection, AgentEdge, InfoT
@@ -32,10 +32,10 @@ async def agents(
         if flt.status:
             qs = qs.filter(status__in=list(flt.status))
         if flt.department is not None:
-            qs = qs.filter(department=flt.department)
+            qs = qs.filter(department=arg_text(flt.department, "department"))
         if flt.role is not None:
             qs = qs.filter(role=flt.role)
-        if flt.skill is not None:
+        if arg_text(flt.skill, "skill") is not None:
             # Skills are a JSON list; narrowing in Python keeps the query portable
             # between SQLite and PostgreSQL. Agents per organization are few.
             matching = [a.id for a in await qs.only("id", "skills") if flt.skill in (a.skills or [])]

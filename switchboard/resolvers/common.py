@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from switchboard import ids
+from switchboard.domain import validation
 from switchboard.domain.pagination import Page, cursor_for
 from switchboard.errors import BadInput, DomainError, Problem, invalid
 from switchboard.schema.types import PageInfo
@@ -42,6 +43,13 @@ def arg_pk(global_id: str, type_name: str) -> int:
         return ids.decode_as(global_id, type_name)
     except ids.BadId as exc:
         raise BadInput(str(exc)) from exc
+
+
+def arg_text(value: str | None, name: str) -> str | None:
+    """A text argument used to search; one that no row can hold is a top-level error."""
+    if value is not None and not validation.storable(value):
+        raise BadInput(f"{name} contains a NUL character or an unpaired surrogate")
+    return value
 
 
 def input_pk(global_id: str, type_name: str, field: Sequence[str]) -> int:

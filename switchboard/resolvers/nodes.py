@@ -8,7 +8,7 @@ from typing import Any
 from switchboard import ids
 from switchboard.context import Context
 from switchboard.domain.enums import AgentRole, QueueEntryStatus, Role
-from switchboard.errors import BadInput
+from switchboard.errors import BadInput, Forbidden
 from switchboard.resolvers.threads import ALL_READERS, can_read_thread
 from switchboard.schema import types as t
 from switchboard.schema.viewer import Viewer
@@ -60,7 +60,13 @@ async def _resolve(ctx: Context, global_id: str) -> Any:
     except ids.BadId as exc:
         raise BadInput(str(exc)) from exc
     row = await ctx.loaders.by_type(type_name).load(pk)
-    if row is None or not await _visible(ctx, type_name, row):
+    if row is None:
+        return None
+    if not await _visible(ctx, type_name, row):
+        # The contract: a visitor touching another thread (or anything but their own) is
+        # FORBIDDEN; for other roles an object they have no place on reads as missing.
+        if ctx.principal.role is Role.VISITOR:
+            raise Forbidden("visitors may only read their own thread")
         return None
     return _CONVERT[type_name](row)
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from switchboard.domain import estimates, queue_config, queueing
+from switchboard.domain import estimates, queue_config, queueing, validation
 from switchboard.domain.enums import ErrorCode, QueueEntryStatus, Role
 from switchboard.domain.pagination import paginate
 from switchboard.errors import DomainError, Forbidden, Problem
 from switchboard.models import Queue as QueueRow
 from switchboard.models import QueueEntry as QueueEntryRow
 from switchboard.models import Thread as ThreadRow
-from switchboard.resolvers.common import arg_pk, input_pk, optional_input_pk, run, to_connection
+from switchboard.resolvers.common import arg_pk, arg_text, input_pk, optional_input_pk, run, to_connection
 from switchboard.resolvers.threads import visible_entries
 from switchboard.schema.inputs import (
     CancelQueueEntryInput,
@@ -109,7 +109,7 @@ async def queue(info: InfoT, id: str | None, name: str | None) -> Queue | None:
     if id is not None:
         qs = qs.filter(id=arg_pk(id, "Queue"))
     if name is not None:
-        qs = qs.filter(name=name)
+        qs = qs.filter(name=arg_text(name, "name"))
     if id is None and name is None:
         return None
     row = await qs.first()
@@ -224,6 +224,14 @@ async def request_transfer(info: InfoT, data: RequestTransferInput) -> RequestTr
             return RequestTransferPayload(thread=None, queue_entry=None, invite=None, user_errors=errors_of([problem]))
         if principal.role is Role.VISITOR:
             raise Forbidden("visitors may transfer only into a queue")
+        try:
+            # Not used by an agent-to-agent transfer, but bad input is refused, not ignored.
+            validation.skills(data.required_skills, ["input", "requiredSkills"])
+            queueing.clean_context(_context_json(data.context))
+        except DomainError as exc:
+            return RequestTransferPayload(
+                thread=None, queue_entry=None, invite=None, user_errors=errors_of([exc.problem])
+            )
         from switchboard.resolvers import collaboration
 
         return await collaboration.request_agent_transfer(info, data)

@@ -10,7 +10,9 @@ from switchboard import ids as gids
 from switchboard.context import Context
 from switchboard.domain import threads as domain
 from switchboard.domain.enums import InviteStatus, Permission, QueueEntryStatus, Role, ThreadStatus
+from switchboard.domain.invites import ANSWERABLE
 from switchboard.domain.pagination import Page, paginate, window
+from switchboard.errors import Forbidden
 from switchboard.models import Collaborator as CollaboratorRow
 from switchboard.models import Invite as InviteRow
 from switchboard.models import QueueEntry as QueueEntryRow
@@ -63,6 +65,18 @@ async def can_read_thread(ctx: Context, row: ThreadRow) -> bool:
     return True
 
 
+async def invite_reveals_thread(ctx: Context, invite: InviteRow, row: ThreadRow) -> bool:
+    """Whether an invite shows its whole thread: to whoever may read the thread, and to
+    the invitee while they can answer it (not before a supervisor approved it).
+    Otherwise an old invite would be a lasting window into another agent's conversation."""
+    principal = ctx.principal
+    if principal.role is not Role.AGENT or await ctx.is_supervisor():
+        return True
+    if invite.invitee_id == principal.agent_id and invite.status in ANSWERABLE:
+        return True
+    return await can_read_thread(ctx, row)
+
+
 async def visible_entries(ctx: Context, qs: QuerySet[QueueEntryRow]) -> QuerySet[QueueEntryRow]:
     """Queue entries the caller may list: a plain agent sees WAITING ones and those of
     their own threads, never another agent's conversation; a visitor only their own."""
@@ -79,7 +93,11 @@ async def thread(info: InfoT, id: str) -> Thread | None:
     ctx = info.context
     ctx.require(*ALL_READERS)
     row = await ctx.loaders.thread.load(arg_pk(id, "Thread"))
-    if row is None or not await can_read_thread(ctx, row):
+    if row is None:
+        return None
+    if not await can_read_thread(ctx, row):
+        if ctx.principal.role is Role.VISITOR:
+            raise Forbidden("visitors may only read their own thread")
         return None
     return Thread.from_model(row)
 
@@ -149,7 +167,7 @@ async def visitor_threads(
 
 async def thread_invites(
     info: InfoT,
-    row: ThreadRow,
+    row: ThreadRow | None,
     status: list[InviteStatus] | None,
     *,
     first: int | None,
@@ -157,9 +175,11 @@ async def thread_invites(
     last: int | None,
     before: str | None,
 ) -> InviteConnection:
-    """A thread's invites, newest first: batched over every thread of the request."""
+    """A thread's invites, newest first: batched over every thread of the request.
+
+    ``row`` is None for a thread the caller sees only the headline of."""
     ctx = info.context
-    if not may_see_agents(info):
+    if row is None or not may_see_agents(info):
         items: list[InviteRow] = []
     else:
         statuses = tuple(sorted({s.value for s in status or []}))

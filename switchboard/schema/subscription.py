@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterator
 
 import strawberry
 
@@ -12,6 +12,8 @@ from switchboard.schema.unset import clean
 from switchboard.subscriptions import generators
 
 
+# The resolvers hand strawberry the stream itself: re-yielding it through an
+# async generator here would add one more layer to every event of every watcher.
 @strawberry.type(description="Live streams over graphql-transport-ws (or legacy graphql-ws).")
 class Subscription:
     @strawberry.subscription(
@@ -21,14 +23,13 @@ class Subscription:
             "their own thread's entry; agents may watch any in their organization."
         )
     )
-    async def queue_position(
+    def queue_position(
         self,
         info: InfoT,
         queue_entry_id: strawberry.ID | None = strawberry.UNSET,
         thread_id: strawberry.ID | None = strawberry.UNSET,
-    ) -> AsyncGenerator[QueuePositionUpdate, None]:
-        async for update in generators.queue_position(info, clean(queue_entry_id), clean(thread_id)):
-            yield update
+    ) -> AsyncIterator[QueuePositionUpdate]:
+        return generators.queue_position(info, clean(queue_entry_id), clean(thread_id))
 
     @strawberry.subscription(
         description=(
@@ -37,20 +38,15 @@ class Subscription:
             "event since that cursor first, then goes live; nothing is skipped."
         )
     )
-    async def invite_events(
-        self, info: InfoT, after: str | None = strawberry.UNSET
-    ) -> AsyncGenerator[InviteEvent, None]:
-        async for event in generators.invite_events(info, clean(after)):
-            yield event
+    def invite_events(self, info: InfoT, after: str | None = strawberry.UNSET) -> AsyncIterator[InviteEvent]:
+        return generators.invite_events(info, clean(after))
 
     @strawberry.subscription(description="Changes on one thread, for agents with a permission on it (or supervisors).")
-    async def thread_events(
+    def thread_events(
         self, info: InfoT, thread_id: strawberry.ID, after: str | None = strawberry.UNSET
-    ) -> AsyncGenerator[ThreadEvent, None]:
-        async for event in generators.thread_events(info, thread_id, clean(after)):
-            yield event
+    ) -> AsyncIterator[ThreadEvent]:
+        return generators.thread_events(info, thread_id, clean(after))
 
     @strawberry.subscription(description="Supervisor wallboard: the queue's stats whenever they change (at most ~4/s).")
-    async def queue_stats(self, info: InfoT, queue_id: strawberry.ID) -> AsyncGenerator[QueueStats, None]:
-        async for stats in generators.queue_stats(info, queue_id):
-            yield stats
+    def queue_stats(self, info: InfoT, queue_id: strawberry.ID) -> AsyncIterator[QueueStats]:
+        return generators.queue_stats(info, queue_id)

@@ -189,6 +189,9 @@ class Thread(Node):
     updated_at: datetime = strawberry.field(description="When the thread last changed.")
     resolved_at: datetime | None = strawberry.field(description="When it was last resolved.")
     row: strawberry.Private[m.Thread]
+    # Reached through an invite by an agent who may not read the thread: only its
+    # headline (id, status, class, channel, subject, visitor) shows.
+    redacted: strawberry.Private[bool] = False
 
     @strawberry.field(description="The visitor of this thread.")
     async def visitor(self, info: InfoT) -> Visitor:
@@ -199,7 +202,7 @@ class Thread(Node):
     async def primary_agent(self, info: InfoT) -> Agent | None:
         from switchboard.resolvers import threads as r
 
-        if not r.may_see_agents(info):
+        if self.redacted or not r.may_see_agents(info):
             return None
         return await load_agent(info, self.row.primary_agent_id)
 
@@ -207,7 +210,7 @@ class Thread(Node):
     async def last_primary_agent(self, info: InfoT) -> Agent | None:
         from switchboard.resolvers import threads as r
 
-        if not r.may_see_agents(info):
+        if self.redacted or not r.may_see_agents(info):
             return None
         return await load_agent(info, self.row.last_primary_agent_id)
 
@@ -215,7 +218,7 @@ class Thread(Node):
     async def collaborators(self, info: InfoT, include_inactive: bool | None = False) -> list[Collaborator]:
         from switchboard.resolvers import threads as r
 
-        if not r.may_see_agents(info):
+        if self.redacted or not r.may_see_agents(info):
             return []
         loader = (
             info.context.loaders.all_collaborators if include_inactive else info.context.loaders.active_collaborators
@@ -240,16 +243,19 @@ class Thread(Node):
     ) -> InviteConnection:
         from switchboard.resolvers import threads as r
 
-        return await r.thread_invites(info, self.row, status, first=first, after=after, last=last, before=before)
+        row = None if self.redacted else self.row
+        return await r.thread_invites(info, row, status, first=first, after=after, last=last, before=before)
 
     @strawberry.field(description="The newest queue entry of this thread, if it was ever queued.")
     async def queue_entry(self, info: InfoT) -> QueueEntry | None:
+        if self.redacted:
+            return None
         entries = await info.context.loaders.entries_by_thread.load(self.row.id)
         return QueueEntry.from_model(entries[-1]) if entries else None
 
     @strawberry.field(description="What the bot handed over (summary, transcript, ...).")
     def context(self) -> TransferContext | None:
-        return TransferContext.from_json(self.row.context)
+        return None if self.redacted else TransferContext.from_json(self.row.context)
 
     @strawberry.field(description="The caller's permission on this thread; null when the caller has none.")
     async def viewer_permission(self, info: InfoT) -> Permission | None:
@@ -334,8 +340,11 @@ class Invite(Node):
 
     @strawberry.field(description="The thread the invite is for.")
     async def thread(self, info: InfoT) -> Thread:
+        from switchboard.resolvers import threads as r
+
         found = await load_thread(info, self.row.thread_id)
         assert found is not None
+        found.redacted = not await r.invite_reveals_thread(info.context, self.row, found.row)
         return found
 
     @strawberry.field(description="Who sent the invite.")

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,8 +105,14 @@ class EventBus:
         """Called after commit: deliver here at once, and to every other process."""
         if not events:
             return
-        for event in events:
-            await self.ingest(event)
+        try:
+            for event in events:
+                await self.ingest(event)
+        except Exception:
+            # The change is committed: a failed local delivery (a gap fill that
+            # could not read the log) must not turn the mutation into an error.
+            # The catch-up poll delivers these events.
+            log.exception("local delivery of events %s..%s failed", events[0].seq, events[-1].seq)
         await self.transport.publish(events)
 
     async def ingest(self, event: BusEvent) -> None:
@@ -215,7 +221,7 @@ class EventBus:
         flt: ReplayFilter,
         predicate: Predicate = _always,
         after: int | None = None,
-    ) -> AsyncIterator[BusEvent]:
+    ) -> AsyncGenerator[BusEvent, None]:
         """Replay after ``after`` (if given), then live: in order, no gap, no duplicate.
 
         The subscriber is registered before the replay starts, so an event

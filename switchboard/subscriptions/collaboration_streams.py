@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,15 +218,24 @@ async def thread_events(info: InfoT, thread_id: str, after: str | None) -> Async
         return event.org == org and event.topic == "thread" and event.kind in THREAD_KINDS
 
     flt = ReplayFilter(org, ("thread",), thread_id=pk)
-    async for event in ctx.bus.stream([("thread", pk)], flt, wanted, after=seq):
-        rows = await shared.get(event)
-        _prime(ctx, rows)
-        if rows.thread is not None:
-            yield _render(event, rows)
-        if needs_place:
-            revoked = _revokes(event, me)
-            if revoked or (revoked is None and not await _has_place(ctx, pk, me)):
-                return
+    # Events up to here happened before the place was checked: one that took the
+    # caller's place may since have been undone (they were invited back), so a
+    # replayed departure is checked against the current place, not believed.
+    checked_at = ctx.bus.last_seq
+    # aclosing: ending early (a revoked place) unregisters the bus subscriber at
+    # once, not whenever the abandoned generator is collected.
+    async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after=seq)) as events:
+        async for event in events:
+            rows = await shared.get(event)
+            _prime(ctx, rows)
+            if rows.thread is not None:
+                yield _render(event, rows)
+            if needs_place:
+                revoked = _revokes(event, me)
+                if revoked and event.seq <= checked_at:
+                    revoked = None
+                if revoked or (revoked is None and not await _has_place(ctx, pk, me)):
+                    return
 
 
 def _render(event: BusEvent, rows: Rows) -> ThreadEvent:

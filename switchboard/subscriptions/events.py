@@ -71,12 +71,19 @@ class BusEvent:
         )
 
 
+MAX_SEQ = 2**63 - 1
+
+
 def encode_cursor(seq: int) -> str:
     return f"e{seq}"
 
 
 def decode_cursor(cursor: str) -> int:
     """The seq of a cursor; ``ValueError`` when it is not one of ours."""
-    if not cursor.startswith("e") or not cursor[1:].isdigit() or len(cursor) > 20:
+    digits = cursor[1:]
+    # isdigit() also admits other scripts' digits; a seq is ASCII and fits a BIGINT.
+    if not cursor.startswith("e") or len(cursor) > 20 or not (digits.isascii() and digits.isdigit()):
         raise ValueError(f"malformed cursor {cursor!r}")
-    return int(cursor[1:])
+    if int(digits) > MAX_SEQ:
+        raise ValueError(f"malformed cursor {cursor!r}")
+    return int(digits)

@@ -14,7 +14,7 @@ at most ``STATS_PER_SECOND`` times a second, and every
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import strawberry
 from graphql import GraphQLError
@@ -61,10 +61,17 @@ async def _entry_to_watch(ctx: Context, queue_entry_id: str | None, thread_id: s
 
 
 async def queue_position(
-    info: InfoT, queue_entry_id: str | None, thread_id: str | None
+    info: InfoT,
+    queue_entry_id: str | None,
+    thread_id: str | None,
+    refuse: Callable[[InfoT, Forbidden], Awaitable[None]],
 ) -> AsyncIterator[QueuePositionUpdate]:
     ctx = info.context
-    entry = await _entry_to_watch(ctx, queue_entry_id, thread_id)
+    try:
+        entry = await _entry_to_watch(ctx, queue_entry_id, thread_id)
+    except Forbidden as error:
+        await refuse(info, error)
+        return
     hub: QueueWatchHub = ctx.services.extensions[HUB]
     entry_gid = strawberry.ID(ids.encode("QueueEntry", entry.id))
     thread_gid = strawberry.ID(ids.encode("Thread", entry.thread_id))

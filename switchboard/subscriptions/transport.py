@@ -99,7 +99,13 @@ class RedisTransport:
                     except (ValueError, TypeError, KeyError):
                         log.warning("ignoring malformed event on %s", self.channel)
                         continue
-                    await self._deliver(event)
+                    try:
+                        await self._deliver(event)
+                    except Exception:
+                        # A failed gap fill (the database briefly away) must not end
+                        # this process's one subscription; the catch-up poll
+                        # delivers the event once the database answers again.
+                        log.exception("delivering event %s failed", event.seq)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
