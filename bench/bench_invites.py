@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import statistics
 import sys
 import time
@@ -199,15 +198,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    workdir = servers.new_workdir()
-    stack = servers.postgres_stack(workdir)
-    try:
+    with servers.running("postgres") as stack:
         asyncio.run(run(args, stack))
-    finally:
-        stack.stop()
-        for name in stack.cleanup:
-            servers.drop_pg_database(str(name))
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -194,15 +193,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main(args: argparse.Namespace) -> None:
-    workdir = servers.new_workdir()
-    stack = servers.postgres_stack(workdir)
-    try:
+    with servers.running("postgres") as stack:
         asyncio.run(run(args, stack))
-    finally:
-        stack.stop()
-        for name in stack.cleanup:
-            servers.drop_pg_database(str(name))
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def run(args: argparse.Namespace, stack: servers.Stack) -> None:

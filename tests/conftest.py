@@ -7,7 +7,6 @@ sharing the database and Redis). ``org`` talks to them over HTTP and WebSocket.
 from __future__ import annotations
 
 import secrets
-import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -44,15 +43,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def stack(request: pytest.FixtureRequest) -> Iterator[servers.Stack]:
-    workdir = servers.new_workdir()
-    built = servers.sqlite_stack(workdir) if request.param == "sqlite" else servers.postgres_stack(workdir)
-    try:
+    with servers.running(request.param) as built:
         yield built
-    finally:
-        built.stop()
-        for name in built.cleanup:
-            servers.drop_pg_database(str(name))
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @dataclass

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -186,6 +189,21 @@ def postgres_stack(workdir: Path, processes: int = 2, redis_url: str = REDIS_URL
     for server in stack.servers:
         server.start()
     return stack
+
+
+@contextlib.contextmanager
+def running(kind: str, **options: Any) -> Iterator[Stack]:
+    """A started stack (``sqlite`` or ``postgres``), stopped and cleaned up afterwards:
+    its processes, its PostgreSQL database and its work directory."""
+    workdir = new_workdir()
+    stack = sqlite_stack(workdir) if kind == "sqlite" else postgres_stack(workdir, **options)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        for name in stack.cleanup:
+            drop_pg_database(str(name))
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def new_workdir() -> Path:

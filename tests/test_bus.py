@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -210,16 +209,11 @@ async def _until_metric(org: Org, at_least: float) -> None:
 def outage_stack() -> Iterator[tuple[servers.Stack, servers.RedisServer]]:
     redis_server = servers.RedisServer()
     redis_server.start()
-    workdir = servers.new_workdir()
-    stack = servers.postgres_stack(workdir, processes=2, redis_url=redis_server.url)
     try:
-        yield stack, redis_server
+        with servers.running("postgres", processes=2, redis_url=redis_server.url) as stack:
+            yield stack, redis_server
     finally:
-        stack.stop()
         redis_server.stop()
-        for name in stack.cleanup:
-            servers.drop_pg_database(str(name))
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _ready(http: httpx.AsyncClient, url: str) -> tuple[int, dict[str, object]]:
