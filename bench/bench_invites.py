@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import websockets  # noqa: E402
+from websockets.typing import Subprotocol  # noqa: E402
 
 from tests import servers  # noqa: E402
 from tests.collab_support import (  # noqa: E402
@@ -57,7 +58,7 @@ class Watcher:
         self.task: asyncio.Task[None] | None = None
 
     async def open(self, url: str) -> None:
-        self.conn = await websockets.connect(url, subprotocols=["graphql-transport-ws"], max_size=2**22)
+        self.conn = await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], max_size=2**22)
         await self.conn.send(
             json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {self.agent.token}"}})
         )

@@ -200,6 +200,33 @@ def _tune_gc() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
+class SwitchboardApp(Starlette):
+    """Starlette, with GraphQL WebSockets handed straight to the endpoint.
+
+    A subscription connection lives for hours. Through the middleware stack and
+    the router it would keep one suspended frame per layer alive all that time
+    and pass every outgoing message through each layer's ``send`` wrapper; none
+    of those layers does anything for a WebSocket (CORS and error pages are
+    HTTP; strawberry checks the origin itself), so they are skipped.
+    """
+
+    def __init__(self, *, graphql: GraphQLEndpoint, telemetry: Telemetry, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._graphql = graphql
+        self._telemetry = telemetry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == scope.get("root_path", "") + "/graphql":
+            scope["app"] = self
+            self._telemetry.websockets.inc()
+            try:
+                await self._graphql(scope, receive, send)
+            finally:
+                self._telemetry.websockets.dec()
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_module.load()
     telemetry = Telemetry()
@@ -235,7 +262,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     origins = list(settings.allowed_origins)
     endpoint = GraphQLEndpoint(schema, allowed_origins=origins, keep_alive=True, keep_alive_interval=15)
-    return Starlette(
+    return SwitchboardApp(
+        graphql=endpoint,
+        telemetry=telemetry,
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint),

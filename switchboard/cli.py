@@ -53,6 +53,8 @@ async def _check_database(settings: Settings) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from switchboard.wsprotocol import PROTOCOL_CLASS
+
     settings = settings_module.load()
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
@@ -72,7 +74,7 @@ def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
-        ws="websockets-sansio",
+        ws=PROTOCOL_CLASS,
         # Compressing ~100-byte JSON frames costs CPU and per-connection memory for nothing.
         ws_per_message_deflate=False,
     )

@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from switchboard.wsprotocol import PROTOCOL_CLASS
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgres://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -62,7 +64,7 @@ class Server:
                 "--log-level",
                 "warning",
                 "--ws",
-                "websockets-sansio",
+                PROTOCOL_CLASS,
                 "--ws-per-message-deflate",
                 "false",
             ],
@@ -172,13 +174,16 @@ def drop_pg_database(name: str) -> None:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def postgres_stack(workdir: Path, processes: int = 2, redis_url: str = REDIS_URL) -> Stack:
+def postgres_stack(
+    workdir: Path, processes: int = 2, redis_url: str = REDIS_URL, settings: Mapping[str, str] | None = None
+) -> Stack:
     name = create_pg_database()
     env = base_env(
         {
             "SWITCHBOARD_DATABASE_URL": pg_database_url(name),
             "SWITCHBOARD_REDIS_URL": redis_url,
             "SWITCHBOARD_REDIS_PREFIX": f"sbtest-{name}",
+            **(settings or {}),
         }
     )
     stack = Stack("postgres", env)

@@ -9,6 +9,7 @@ from typing import Any
 
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Origin, Subprotocol
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -40,7 +41,11 @@ class GraphQLWS:
     ) -> GraphQLWS:
         """Open and initialise; raises WSClosed when the server refuses."""
         conn = await websockets.connect(
-            url, subprotocols=[PROTOCOL], additional_headers=headers or {}, origin=origin, max_size=2**22
+            url,
+            subprotocols=[Subprotocol(PROTOCOL)],
+            additional_headers=headers or {},
+            origin=Origin(origin) if origin is not None else None,
+            max_size=2**22,
         )
         client = cls(conn)
         await conn.send(json.dumps({"type": "connection_init", "payload": payload or {}}))

@@ -1,0 +1,35 @@
+"""The WebSocket protocol uvicorn serves Switchboard with.
+
+uvicorn's sans-I/O implementation (websockets' ``ServerProtocol``), minus the
+upgrade request it would otherwise keep for the connection's whole life: a
+visitor's widget holds one subscription open for as long as it waits, and the
+request's parsed headers are about 2 KB of every such connection. The ASGI
+scope keeps its own copy of the headers, which is all the application reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import Protocol
+
+# Passed to uvicorn by ``switchboard serve`` and the test servers.
+PROTOCOL_CLASS = "switchboard.wsprotocol:WebSocketProtocol"
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """``websockets-sansio`` that lets go of the handshake request once it is answered."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        self.request: Any = None
+        conn = self.conn
+        # websockets' handshake parser keeps the request as a local of its
+        # generator while it goes on to parse frames. Restart frame parsing
+        # without it; only safe when no byte of a frame has been read yet,
+        # which is the rule (a client sends frames after the 101 response).
+        if not conn.reader.buffer and conn.parser_exc is None:
+            conn.parser = Protocol.parse(conn)
+            next(conn.parser)
