@@ -415,7 +415,8 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
             results.append((latencies, statuses, len(seen), seen, sql, recomputes, server_cpu, client_cpu))
             say(
                 f"round {round_no + 1}: {len(latencies)} watchers updated ({statuses}); "
-                f"first {min(latencies) * 1000:.0f} ms, p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
+                f"first {min(latencies) * 1000:.0f} ms, p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+                f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
                 f"last {max(latencies) * 1000:.0f} ms; redis messages {len(seen)} {sorted(set(seen))}; "
                 f"hub SQL statements {sql:.0f} (recomputes {recomputes:.0f}); "
                 f"CPU servers {server_cpu:.2f} s ({server_cpu / len(latencies) * 1e6:.0f} us per update), "
