@@ -266,13 +266,20 @@ def limit_errors(measure: Measure, operation: OperationDefinitionNode | None = N
     return errors
 
 
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+
 @functools.lru_cache(maxsize=VALIDATION_CACHE_SIZE)
 def _standard_validation(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
 ) -> tuple[GraphQLError, ...]:
     # Keyed by the DocumentNode object: the parser cache hands the same object
     # back for the same query text, so repeated operations validate once.
-    return tuple(validate(schema, document, rules))
+    errors = tuple(validate(schema, document, rules))
+    for error in errors:
+        # Clients switch on codes; these errors are fresh here and shared (read-only) once cached.
+        error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
+    return errors
 
 
 class QueryLimits(SchemaExtension):

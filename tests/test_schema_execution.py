@@ -8,7 +8,8 @@ from typing import Any
 
 import strawberry
 
-from switchboard.schema.schema import ExecutionContext, schema
+from switchboard.errors import BadInput
+from switchboard.schema.schema import ExecutionContext, masked_errors, schema
 
 
 @strawberry.type
@@ -21,6 +22,14 @@ class Tick:
 class Query:
     ok: bool = True
 
+    @strawberry.field
+    def broken(self) -> int:
+        raise RuntimeError("password=hunter2 in a stack trace")
+
+    @strawberry.field
+    def refused(self) -> int:
+        raise BadInput("say please")
+
 
 @strawberry.type
 class Subscription:
@@ -28,6 +37,11 @@ class Subscription:
     async def ticks(self, count: int) -> AsyncIterator[Tick]:
         for n in range(count):
             yield Tick(n=n, label=f"t{n}")
+
+    @strawberry.subscription
+    async def crashes(self) -> AsyncIterator[int]:
+        yield 1
+        raise RuntimeError("password=hunter2 mid-stream")
 
 
 def live_objects() -> int:
@@ -53,3 +67,32 @@ async def test_a_subscription_holds_the_same_memory_after_500_more_events() -> N
 
 def test_the_served_schema_uses_this_executor() -> None:
     assert schema.execution_context_class is ExecutionContext
+
+
+def _masking_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query, subscription=Subscription, extensions=[masked_errors], execution_context_class=ExecutionContext
+    )
+
+
+async def test_unexpected_failures_are_masked_and_coded_expected_ones_pass() -> None:
+    result = await _masking_schema().execute("{ broken }")
+    assert result.errors is not None
+    (error,) = result.errors
+    assert error.message == "internal error" and error.extensions == {"code": "INTERNAL_SERVER_ERROR"}
+    assert "hunter2" not in str(error.formatted)
+    result = await _masking_schema().execute("{ refused }")
+    assert result.errors is not None
+    assert result.errors[0].message == "say please"
+    assert (result.errors[0].extensions or {}).get("code") == "BAD_USER_INPUT"
+
+
+async def test_a_failure_inside_a_subscription_stream_is_masked() -> None:
+    stream: Any = await _masking_schema().subscribe("subscription { crashes }")
+    first = await stream.__anext__()
+    assert first.data == {"crashes": 1} and not first.errors
+    failed = await stream.__anext__()
+    assert failed.errors is not None
+    assert [e.message for e in failed.errors] == ["internal error"]
+    assert "hunter2" not in str([e.formatted for e in failed.errors])
+    await stream.aclose()

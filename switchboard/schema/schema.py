@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors, ParserCache
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -19,7 +19,7 @@ from switchboard.schema.types import Agent, Collaborator, Invite, Queue, QueueEn
 from switchboard.schema.viewer import Viewer
 
 
-def _should_mask(error: GraphQLError) -> bool:
+def should_mask(error: GraphQLError) -> bool:
     """Hide internals of unexpected failures; keep our own errors and validation messages."""
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError)
@@ -36,6 +36,11 @@ class MaskUnexpectedErrors(MaskErrors):
         errors = getattr(result, "errors", None)
         if errors:
             result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -64,10 +69,20 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return clone
 
 
+def masked_errors() -> MaskUnexpectedErrors:
+    """The error-masking extension of every operation (a factory: strawberry builds one per operation)."""
+    return MaskUnexpectedErrors(should_mask_error=should_mask, error_message="internal error")
+
+
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            # Validation errors get their code where they are made (limits.py); a
+            # syntax error comes from strawberry's parser, before any extension.
+            if isinstance(error, GraphQLSyntaxError) and not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
         # Auth and input errors are expected traffic; log only the unexpected ones.
-        unexpected = [e for e in errors if _should_mask(e)]
+        unexpected = [e for e in errors if should_mask(e)]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 
@@ -85,7 +100,7 @@ def build_schema() -> strawberry.Schema:
             OperationLog,
             lambda: ParserCache(maxsize=1000),
             *query_limit_rules(),
-            lambda: MaskUnexpectedErrors(should_mask_error=_should_mask, error_message="internal error"),
+            masked_errors,
         ],
         execution_context_class=ExecutionContext,
     )
