@@ -242,7 +242,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         transport: Transport = (
             RedisTransport(client, f"{settings.redis_prefix}:events") if client is not None else LocalTransport()
         )
-        bus = EventBus(transport, poll_seconds=settings.relay_poll_seconds)
+        bus = EventBus(
+            transport, poll_seconds=settings.relay_poll_seconds, retention_hours=settings.event_retention_hours
+        )
         scheduler = Scheduler([], poll_seconds=settings.timer_poll_seconds)
         services = Services(settings=settings, bus=bus, scheduler=scheduler, telemetry=telemetry, redis=client)
         app.state.services = services

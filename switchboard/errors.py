@@ -27,6 +27,17 @@ class BadInput(GraphQLError):
         super().__init__(message, extensions={"code": "BAD_USER_INPUT"})
 
 
+class CursorExpired(GraphQLError):
+    """A resume cursor older than the event log: the events right after it were pruned."""
+
+    def __init__(self, retention_hours: int) -> None:
+        super().__init__(
+            f"this cursor is older than the events kept ({retention_hours} hours): "
+            "subscribe again without `after` and reload the current state",
+            extensions={"code": "CURSOR_EXPIRED"},
+        )
+
+
 @dataclass
 class Problem:
     """A business-rule violation: becomes a ``UserError`` in the payload."""

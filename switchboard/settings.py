@@ -38,6 +38,8 @@ class Settings:
     redis_prefix: str = "switchboard"
     timer_poll_seconds: float = 0.25
     relay_poll_seconds: float = 1.0
+    # How long the event log keeps events for ``after:`` resumes (the contract asks for 24 hours at least).
+    event_retention_hours: int = 168
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -134,6 +136,23 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+MIN_RETENTION_HOURS = 24
+
+
+def _retention_hours(env: Mapping[str, str]) -> int:
+    name = "SWITCHBOARD_EVENT_RETENTION_HOURS"
+    raw = env.get(name)
+    if raw is None:
+        return Settings.event_retention_hours
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {raw!r} is not a whole number of hours") from exc
+    if not MIN_RETENTION_HOURS <= value <= 24 * 3650:
+        raise SettingsError(f"{name}: {value} is outside {MIN_RETENTION_HOURS}..87600 hours (resumes need a day)")
+    return value
+
+
 def _prefix(raw: str) -> str:
     if not raw.replace("-", "").replace("_", "").replace(":", "").isalnum() or len(raw) > 64:
         raise SettingsError(f"SWITCHBOARD_REDIS_PREFIX: {raw!r} must be 1..64 letters, digits, - _ :")
@@ -165,6 +184,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=_prefix(env.get("SWITCHBOARD_REDIS_PREFIX") or "switchboard"),
         timer_poll_seconds=_float(env, "SWITCHBOARD_TIMER_POLL_SECONDS", 0.25),
         relay_poll_seconds=_float(env, "SWITCHBOARD_RELAY_POLL_SECONDS", 1.0),
+        event_retention_hours=_retention_hours(env),
     )
 
 

@@ -7,6 +7,7 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ import redis.asyncio as aioredis
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from switchboard import db, ids
+from switchboard.errors import CursorExpired
 from switchboard.models import Event
 from switchboard.settings import Settings
 from switchboard.subscriptions.bus import EventBus, ReplayFilter
@@ -283,3 +285,33 @@ async def test_redis_outage_loses_no_event(
         assert redis_only.gap_fills >= 1
         await asyncio.sleep(0.5)  # a late duplicate (poll or Redis) would show up here
         assert len(with_poll.events) == len(only_redis.events) == 2
+
+
+async def test_a_cursor_older_than_the_retention_is_refused_not_replayed_with_a_gap(fresh_database: str) -> None:
+    EXECUTOR_CACHE.clear()
+    await db.migrate(Settings(database_url=fresh_database, jwt_secret=SECRET))
+    async with _database(fresh_database):
+        bus = EventBus(LocalTransport(), poll_seconds=0.1, retention_hours=24)
+        await bus.start()
+        try:
+            for i in range(8):
+                async with atomic(bus) as outbox:
+                    outbox.add("o7", "thread", "STATUS_CHANGED", thread_id=7, payload={"i": i})
+            old = datetime.now(UTC) - timedelta(hours=25)
+            await Event.filter(seq__lte=3).update(created_at=old)
+            assert await bus.prune() == 3
+            flt = ReplayFilter("o7", ("thread",))
+
+            async def first_replayed(after: int) -> int:
+                async with contextlib.aclosing(bus.stream([("thread", 7)], flt, after=after)) as stream:
+                    return (await anext(stream)).seq
+
+            for stale in (0, 1, 2):
+                with pytest.raises(CursorExpired) as refused:
+                    await first_replayed(stale)
+                assert refused.value.extensions == {"code": "CURSOR_EXPIRED"}
+            # Nothing after 3 was pruned: resuming there is whole.
+            assert await first_replayed(3) == 4
+            assert await first_replayed(6) == 7
+        finally:
+            await bus.stop()

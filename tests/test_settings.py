@@ -21,7 +21,7 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)
     loaded = settings.load({})
     assert loaded.embedded and loaded.database_url == "sqlite://switchboard.db" and loaded.redis_url is None
-    assert loaded.allowed_origins == ("*",) and loaded.log_level == "INFO"
+    assert loaded.allowed_origins == ("*",) and loaded.log_level == "INFO" and loaded.event_retention_hours == 168
     # A development secret is generated once, kept beside the database, private to its owner.
     secret_file = tmp_path / "switchboard.secret"
     assert secret_file.read_text().strip() == loaded.jwt_secret and len(loaded.jwt_secret) >= 32
@@ -39,13 +39,14 @@ def test_production_values_are_read() -> None:
             "SWITCHBOARD_JWT_SECRET": SECRET,
             "SWITCHBOARD_ALLOWED_ORIGINS": "https://console.example.com/, https://widget.example.com",
             "SWITCHBOARD_LOG_LEVEL": "debug",
+            "SWITCHBOARD_EVENT_RETENTION_HOURS": "48",
         }
     )
     assert loaded.is_postgres and not loaded.embedded
     assert loaded.tortoise_db_url == "postgres://u:p@db.internal:5433/sb"
     assert loaded.redis_url == "redis://cache:6380/2" and loaded.jwt_secret == SECRET
     assert loaded.allowed_origins == ("https://console.example.com", "https://widget.example.com")
-    assert loaded.log_level == "DEBUG"
+    assert loaded.log_level == "DEBUG" and loaded.event_retention_hours == 48
 
 
 @pytest.mark.parametrize(
@@ -64,6 +65,8 @@ def test_production_values_are_read() -> None:
         ({"SWITCHBOARD_ALLOWED_ORIGINS": "console.example.com"}, "SWITCHBOARD_ALLOWED_ORIGINS"),
         ({"SWITCHBOARD_ALLOWED_ORIGINS": " , "}, "SWITCHBOARD_ALLOWED_ORIGINS"),
         ({"SWITCHBOARD_LOG_LEVEL": "LOUD"}, "SWITCHBOARD_LOG_LEVEL"),
+        ({"SWITCHBOARD_EVENT_RETENTION_HOURS": "12"}, "SWITCHBOARD_EVENT_RETENTION_HOURS"),
+        ({"SWITCHBOARD_EVENT_RETENTION_HOURS": "a week"}, "SWITCHBOARD_EVENT_RETENTION_HOURS"),
     ],
 )
 def test_bad_values_name_the_setting(

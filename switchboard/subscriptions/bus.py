@@ -20,6 +20,7 @@ from typing import Any
 
 from tortoise import connections
 
+from switchboard.errors import CursorExpired
 from switchboard.models import Event
 from switchboard.subscriptions.events import BusEvent
 from switchboard.subscriptions.transport import LocalTransport, Transport
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 Key = tuple[str, object]
 Predicate = Callable[[BusEvent], bool]
-RETENTION = timedelta(days=7)
+PRUNE_EVERY = timedelta(minutes=10)
 REPLAY_BATCH = 500
 SUBSCRIBER_BUFFER = 1000
 
@@ -74,9 +75,12 @@ class ReplayFilter:
 
 
 class EventBus:
-    def __init__(self, transport: Transport | None = None, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, transport: Transport | None = None, poll_seconds: float = 1.0, retention_hours: int = 168
+    ) -> None:
         self.transport: Transport = transport or LocalTransport()
         self.poll_seconds = poll_seconds
+        self.retention_hours = retention_hours
         self.last_seq = 0
         self.dispatched = 0
         self.gap_fills = 0
@@ -161,18 +165,26 @@ class EventBus:
                 if committed > self.last_seq:
                     async with self._lock:
                         await self._fill(committed)
-                await self._prune()
+                if datetime.now(UTC) - self._last_prune >= PRUNE_EVERY:
+                    await self.prune()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("event catch-up failed: %s", exc)
 
-    async def _prune(self) -> None:
+    async def prune(self) -> int:
+        """Delete the events older than the retention; how many went."""
         now = datetime.now(UTC)
-        if now - self._last_prune < timedelta(minutes=10):
-            return
         self._last_prune = now
-        await Event.filter(created_at__lt=now - RETENTION).delete()
+        return int(await Event.filter(created_at__lt=now - timedelta(hours=self.retention_hours)).delete())
+
+    async def check_cursor(self, after: int) -> None:
+        """Refuse to resume from ``after`` when events right after it were pruned: the replay would skip them."""
+        rows = await connections.get("default").execute_query_dict("SELECT MIN(seq) AS first FROM event")
+        first = rows[0]["first"] if rows else None
+        oldest_kept = int(first) if first is not None else await self._committed_seq() + 1
+        if after + 1 < oldest_kept:
+            raise CursorExpired(self.retention_hours)
 
     # ------------------------------------------------------------ subscribing
 
@@ -232,6 +244,7 @@ class EventBus:
         try:
             last = after if after is not None else self.last_seq
             if after is not None:
+                await self.check_cursor(after)
                 async for event in self.replay(after, flt, predicate):
                     last = event.seq
                     yield event
