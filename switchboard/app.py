@@ -218,11 +218,8 @@ class SwitchboardApp(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == scope.get("root_path", "") + "/graphql":
             scope["app"] = self
-            self._telemetry.websockets.inc()
-            try:
+            with self._telemetry.open_websocket():
                 await self._graphql(scope, receive, send)
-            finally:
-                self._telemetry.websockets.dec()
             return
         await super().__call__(scope, receive, send)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator
@@ -45,6 +46,15 @@ class Telemetry:
             "switchboard_event_subscribers", "Live event subscribers in this process", registry=self.registry
         )
 
+    @contextlib.contextmanager
+    def open_websocket(self) -> Iterator[None]:
+        """Counts a WebSocket as open for as long as the block runs."""
+        self.websockets.inc()
+        try:
+            yield
+        finally:
+            self.websockets.dec()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -58,11 +68,8 @@ class TelemetryMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            self.telemetry.websockets.inc()
-            try:
+            with self.telemetry.open_websocket():
                 await self.app(scope, receive, send)
-            finally:
-                self.telemetry.websockets.dec()
             return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
