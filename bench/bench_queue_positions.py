@@ -93,8 +93,10 @@ class _Widget(asyncio.Protocol):
         self.token = visitor_token
         self.first: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.on_update: Callable[[_Widget, float, dict[str, Any]], None] | None = None
+        self.on_failure: Callable[[str], None] | None = None
         self.transport: asyncio.Transport | None = None
         self.open = False
+        self.final = False
         self.buffer = bytearray()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -109,6 +111,9 @@ class _Widget(asyncio.Protocol):
             self._read_frames(at, data)
             return
         self.ws.receive_data(data)
+        if self.ws.handshake_exc is not None:
+            self._fail(f"handshake failed: {self.ws.handshake_exc}")
+            return
         for event in self.ws.events_received():
             if isinstance(event, Response):
                 if event.status_code != 101:
@@ -137,6 +142,8 @@ class _Widget(asyncio.Protocol):
             elif opcode == Opcode.PING:
                 self.ws.send_pong(payload)
                 self._flush()
+            elif opcode == Opcode.CLOSE:
+                self._fail(f"closed by the server: {payload!r}")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(f"connection lost: {exc}")
@@ -146,10 +153,13 @@ class _Widget(asyncio.Protocol):
             self._send({"id": "1", "type": "subscribe", "payload": {"query": QUERY}})
         elif message["type"] == "next":
             update = message["payload"]["data"]["queuePosition"]
+            self.final = update["status"] != "WAITING"
             if not self.first.done():
                 self.first.set_result(update["position"])
             elif self.on_update is not None:
                 self.on_update(self, at, update)
+        elif message["type"] == "complete" and self.final:
+            pass  # the stream ends after the entry's final state, as it should
         elif message["type"] != "pong":
             self._fail(f"unexpected message: {message}")
 
@@ -166,6 +176,8 @@ class _Widget(asyncio.Protocol):
     def _fail(self, reason: str) -> None:
         if not self.first.done():
             self.first.set_exception(RuntimeError(reason))
+        elif self.on_failure is not None:
+            self.on_failure(reason)
 
     def close(self) -> None:
         if self.transport is not None:
@@ -190,6 +202,7 @@ class _Round:
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         for widget in live:
             widget.on_update = self.on_update
+            widget.on_failure = self.on_failure
 
     def on_update(self, widget: _Widget, at: float, update: dict[str, Any]) -> None:
         if widget not in self.pending:
@@ -200,6 +213,11 @@ class _Round:
             self.ended.add(widget)
         if not self.pending and not self.finished.done():
             self.finished.set_result(None)
+
+    def on_failure(self, reason: str) -> None:
+        # A watcher that can no longer be updated fails the round now, not at its timeout.
+        if not self.finished.done():
+            self.finished.set_exception(RuntimeError(reason))
 
 
 async def _client_main(urls: list[str], work: list[tuple[int, str]], pipe: Connection, rounds: int) -> None:

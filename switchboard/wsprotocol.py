@@ -14,6 +14,8 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 from websockets.protocol import Protocol
+from websockets.server import ServerProtocol
+from websockets.streams import StreamReader
 
 # Passed to uvicorn by ``switchboard serve`` and the test servers.
 PROTOCOL_CLASS = "switchboard.wsprotocol:WebSocketProtocol"
@@ -28,8 +30,20 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         conn = self.conn
         # websockets' handshake parser keeps the request as a local of its
         # generator while it goes on to parse frames. Restart frame parsing
-        # without it; only safe when no byte of a frame has been read yet,
-        # which is the rule (a client sends frames after the 101 response).
-        if not conn.reader.buffer and conn.parser_exc is None:
+        # without it, but only for an accepted handshake and only where the
+        # parser waits for the first byte of a frame: uvicorn hands us the
+        # request alone, so that is where it is, and otherwise we keep it.
+        if self.response.status_code == 101 and waits_for_a_frame(conn):
             conn.parser = Protocol.parse(conn)
             next(conn.parser)
+
+
+def waits_for_a_frame(conn: ServerProtocol) -> bool:
+    """True when the frame parser is suspended before a frame, having read nothing of it."""
+    frames = getattr(conn.parser, "gi_yieldfrom", None)  # Protocol.parse, under ServerProtocol.parse
+    waiting = getattr(frames, "gi_yieldfrom", None)
+    return (
+        conn.parser_exc is None
+        and not conn.reader.buffer
+        and getattr(waiting, "gi_code", None) is StreamReader.at_eof.__code__
+    )

@@ -11,8 +11,9 @@ import uvicorn
 import websockets
 from starlette.types import Receive, Scope, Send
 from websockets.http11 import Request
+from websockets.server import ServerProtocol
 
-from switchboard.wsprotocol import WebSocketProtocol
+from switchboard.wsprotocol import WebSocketProtocol, waits_for_a_frame
 from tests.servers import free_port
 
 
@@ -61,3 +62,19 @@ async def test_frames_flow_and_the_handshake_request_is_released() -> None:
     finally:
         server.should_exit = True
         await serving
+
+
+UPGRADE = (
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def test_the_parser_counts_as_restartable_only_between_frames() -> None:
+    between = ServerProtocol()
+    between.receive_data(UPGRADE)
+    assert waits_for_a_frame(between)
+    # The two header bytes of a masked text frame: consumed, the mask still to come.
+    inside = ServerProtocol()
+    inside.receive_data(UPGRADE + b"\x81\x85")
+    assert not inside.reader.buffer and not waits_for_a_frame(inside)

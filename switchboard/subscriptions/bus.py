@@ -173,17 +173,28 @@ class EventBus:
                 log.warning("event catch-up failed: %s", exc)
 
     async def prune(self) -> int:
-        """Delete the events older than the retention; how many went."""
+        """Delete the events older than the retention; how many went.
+
+        Deletes by ``seq``, up to the newest event old enough, so that what is
+        kept is always a whole suffix of the log: processes' clocks may differ a
+        little, and a hole in the middle would let a resume skip events.
+        """
         now = datetime.now(UTC)
         self._last_prune = now
-        return int(await Event.filter(created_at__lt=now - timedelta(hours=self.retention_hours)).delete())
+        cutoff = now - timedelta(hours=self.retention_hours)
+        newest_old = await Event.filter(created_at__lt=cutoff).order_by("-seq").first().values_list("seq", flat=True)
+        if newest_old is None:
+            return 0
+        return int(await Event.filter(seq__lte=newest_old).delete())
 
     async def check_cursor(self, after: int) -> None:
         """Refuse to resume from ``after`` when events right after it were pruned: the replay would skip them."""
-        rows = await connections.get("default").execute_query_dict("SELECT MIN(seq) AS first FROM event")
-        first = rows[0]["first"] if rows else None
-        oldest_kept = int(first) if first is not None else await self._committed_seq() + 1
-        if after + 1 < oldest_kept:
+        # One statement, so that an event committed meanwhile cannot make a valid cursor look stale.
+        rows = await connections.get("default").execute_query_dict(
+            "SELECT COALESCE((SELECT MIN(seq) FROM event), (SELECT value FROM event_counter WHERE id = 1) + 1, 1)"
+            " AS oldest_kept"
+        )
+        if after + 1 < int(rows[0]["oldest_kept"]):
             raise CursorExpired(self.retention_hours)
 
     # ------------------------------------------------------------ subscribing
