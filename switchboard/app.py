@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -207,7 +207,9 @@ class SwitchboardApp(Starlette):
     the router it would keep one suspended frame per layer alive all that time
     and pass every outgoing message through each layer's ``send`` wrapper; none
     of those layers does anything for a WebSocket (CORS and error pages are
-    HTTP; strawberry checks the origin itself), so they are skipped.
+    HTTP; strawberry checks the origin itself), so they are skipped. This is
+    the only route of the GraphQL WebSocket; other WebSocket paths reach the
+    router and are refused there.
     """
 
     def __init__(self, *, graphql: GraphQLEndpoint, telemetry: Telemetry, **kwargs: Any) -> None:
@@ -266,7 +268,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         telemetry=telemetry,
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", endpoint),
             Route("/healthz", _healthz),
             Route("/readyz", _readyz),
             Route("/metrics", _metrics),

@@ -17,17 +17,15 @@ from tortoise.expressions import F
 from tortoise.models import Model
 
 from switchboard.domain.enums import (
-    OPEN_INVITE_STATUSES,
     AgentRole,
     CollaboratorRole,
     ErrorCode,
-    InviteStatus,
     Permission,
     ThreadStatus,
 )
 from switchboard.domain.threads import collaborator_limit
 from switchboard.errors import DomainError, not_found
-from switchboard.models import Agent, Collaborator, Invite, Thread
+from switchboard.models import Agent, Collaborator, Thread
 from switchboard.subscriptions.outbox import Outbox
 from switchboard.tenancy import Tenant
 
@@ -317,20 +315,7 @@ async def resolve_thread(tenant: Tenant, outbox: Outbox, actor: Actor, *, thread
     now = now_utc()
     for row in members:
         await end_place(tenant, row, now)
-    open_invites = await (
-        tenant.q(Invite).filter(thread_id=thread.id, status__in=list(OPEN_INVITE_STATUSES)).order_by("id")
-    )
-    for invite in open_invites:
-        await invites.close_invite(
-            tenant,
-            outbox,
-            thread,
-            invite,
-            InviteStatus.CANCELLED,
-            "CANCELLED",
-            actor_id=actor.agent_id,
-            reason="resolved",
-        )
+    await invites.cancel_open_invites(tenant, outbox, thread, actor_id=actor.agent_id, reason="resolved")
     org = await tenant.organization()
     previous = thread.status
     thread.status = ThreadStatus.RESOLVED

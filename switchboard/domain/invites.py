@@ -154,6 +154,19 @@ async def close_invite(
     return True
 
 
+async def cancel_open_invites(
+    tenant: Tenant, outbox: Outbox, thread: Thread, *, actor_id: int | None, reason: str
+) -> None:
+    """CANCELLED for every invite of ``thread`` still open (the thread is resolved or handed back)."""
+    open_invites = await (
+        tenant.q(Invite).filter(thread_id=thread.id, status__in=list(OPEN_INVITE_STATUSES)).order_by("id")
+    )
+    for invite in open_invites:
+        await close_invite(
+            tenant, outbox, thread, invite, InviteStatus.CANCELLED, "CANCELLED", actor_id=actor_id, reason=reason
+        )
+
+
 # ---------------------------------------------------------------- sending
 
 

@@ -43,12 +43,10 @@ from switchboard.domain import invites
 from switchboard.domain import validation as v
 from switchboard.domain.collaboration import end_place, free_thread, thread_event
 from switchboard.domain.enums import (
-    OPEN_INVITE_STATUSES,
     PRIORITY_RANK,
     AgentStatus,
     CollaboratorRole,
     ErrorCode,
-    InviteStatus,
     Permission,
     Priority,
     QueueEntryStatus,
@@ -59,7 +57,7 @@ from switchboard.domain.enums import (
 )
 from switchboard.domain.estimates import can_serve
 from switchboard.errors import DomainError, invalid, not_found
-from switchboard.models import Agent, Collaborator, Invite, Queue, QueueEntry, Thread, Visitor
+from switchboard.models import Agent, Collaborator, Queue, QueueEntry, Thread, Visitor
 from switchboard.subscriptions.outbox import Outbox
 from switchboard.tenancy import Tenant
 
@@ -214,13 +212,7 @@ async def hand_back(
 
     Returns the primary's (now inactive) place; the caller saves the thread.
     """
-    open_invites = await (
-        tenant.q(Invite).filter(thread_id=thread.id, status__in=list(OPEN_INVITE_STATUSES)).order_by("id")
-    )
-    for invite in open_invites:
-        await invites.close_invite(
-            tenant, outbox, thread, invite, InviteStatus.CANCELLED, "CANCELLED", actor_id=actor_id, reason="queued"
-        )
+    await invites.cancel_open_invites(tenant, outbox, thread, actor_id=actor_id, reason="queued")
     agent_id = thread.primary_agent_id
     if agent_id is None:
         return None
