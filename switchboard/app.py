@@ -24,15 +24,14 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
-from switchboard import db, features
+from switchboard import db
 from switchboard import settings as settings_module
-from switchboard.context import Context, Services
+from switchboard.graphql.context import Context
+from switchboard.graphql.schema import schema
 from switchboard.observability import Telemetry, TelemetryMiddleware
-from switchboard.schema.schema import schema
+from switchboard.runtime import process
+from switchboard.runtime.process import Services
 from switchboard.settings import Settings
-from switchboard.subscriptions.bus import EventBus
-from switchboard.subscriptions.transport import LocalTransport, RedisTransport, Transport
-from switchboard.timers import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -238,25 +237,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if settings.redis_url
             else None
         )
-        transport: Transport = (
-            RedisTransport(client, f"{settings.redis_prefix}:events") if client is not None else LocalTransport()
-        )
-        bus = EventBus(
-            transport, poll_seconds=settings.relay_poll_seconds, retention_hours=settings.event_retention_hours
-        )
-        scheduler = Scheduler([], poll_seconds=settings.timer_poll_seconds)
-        services = Services(settings=settings, bus=bus, scheduler=scheduler, telemetry=telemetry, redis=client)
+        services = process.build(settings, telemetry, client)
         app.state.services = services
-        await bus.start()
-        await features.start(services)
-        await scheduler.start()
+        await process.start(services)
         _tune_gc()
         try:
             yield
         finally:
-            await scheduler.stop()
-            await features.stop(services)
-            await bus.stop()
+            await process.stop(services)
             if client is not None:
                 await client.aclose()
             await db.close()

@@ -8,8 +8,8 @@ from typing import Any
 
 import jwt
 
-from switchboard import ids
-from switchboard.domain.enums import Role
+from switchboard.rules import ids
+from switchboard.rules.enums import Role
 
 ALGORITHM = "HS256"
 MAX_TTL_SECONDS = 366 * 24 * 3600

@@ -7,9 +7,10 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from switchboard import auth, db, ids
+from switchboard import auth, db
 from switchboard import settings as settings_module
-from switchboard.domain.enums import Role
+from switchboard.rules import ids
+from switchboard.rules.enums import Role
 from switchboard.settings import Settings, SettingsError
 
 
@@ -92,7 +93,7 @@ def _migrate() -> None:
 def _schema() -> None:
     from strawberry.printer import print_schema
 
-    from switchboard.schema.schema import schema
+    from switchboard.graphql.schema import schema
 
     sys.stdout.write(print_schema(schema) + "\n")
 

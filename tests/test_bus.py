@@ -15,14 +15,19 @@ import pytest
 import redis.asyncio as aioredis
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from switchboard import db, ids
-from switchboard.errors import CursorExpired
+from switchboard import db
+from switchboard.events.bus import EventBus, ReplayFilter
+from switchboard.events.codec import BusEvent, payload_of
+from switchboard.events.cursors import CursorExpired
+from switchboard.events.transport import LocalTransport, RedisTransport
+from switchboard.events.types import ThreadStatusChanged, Topic
+from switchboard.graphql.errors import cursor_expired
 from switchboard.models import Event
+from switchboard.rules import ids
+from switchboard.rules.enums import ThreadStatus
+from switchboard.runtime.scheduler import Job, Scheduler
+from switchboard.services.transaction import atomic
 from switchboard.settings import Settings
-from switchboard.subscriptions.bus import EventBus, ReplayFilter
-from switchboard.subscriptions.events import BusEvent
-from switchboard.subscriptions.outbox import atomic
-from switchboard.subscriptions.transport import LocalTransport, RedisTransport
 from tests import servers
 from tests.conftest import Org
 
@@ -55,12 +60,20 @@ async def _database(url: str) -> AsyncIterator[None]:
 async def _redis_bus(redis_url: str, prefix: str, poll_seconds: float) -> AsyncIterator[EventBus]:
     client = aioredis.from_url(redis_url)
     transport = RedisTransport(client, f"{prefix}:events")
-    bus = EventBus(transport, poll_seconds=poll_seconds)
+    bus = EventBus(transport)
+
+    async def catch_up(now: datetime) -> int:
+        return await bus.catch_up()
+
+    # The catch-up poll is the server's scheduler job; here it runs in a scheduler of its own.
+    scheduler = Scheduler([Job("event-catch-up", poll_seconds, catch_up, first_after=poll_seconds)])
     await bus.start()
+    await scheduler.start()
     try:
         await asyncio.wait_for(transport.connected.wait(), 10)
         yield bus
     finally:
+        await scheduler.stop()
         await bus.stop()
         await client.aclose()
 
@@ -114,7 +127,7 @@ async def test_commits_are_sequenced_in_order_and_rollbacks_publish_nothing(fres
     EXECUTOR_CACHE.clear()
     await db.migrate(Settings(database_url=fresh_database, jwt_secret=SECRET))
     async with _database(fresh_database):
-        bus = EventBus(LocalTransport(), poll_seconds=0.1)
+        bus = EventBus(LocalTransport())
         await bus.start()
         try:
             live = Recorder(bus, [("org", "o1")])
@@ -122,33 +135,34 @@ async def test_commits_are_sequenced_in_order_and_rollbacks_publish_nothing(fres
             async def commit(i: int) -> None:
                 async with atomic(bus) as outbox:
                     for j in range(1 + i % 3):
-                        outbox.add("o1", "thread", "STATUS_CHANGED", thread_id=i, payload={"i": i, "j": j})
+                        # actor_id carries the event's place in its transaction.
+                        outbox.add(ThreadStatusChanged(org="o1", thread_id=i, actor_id=j, status=ThreadStatus.BOT))
 
             async def roll_back() -> None:
                 with pytest.raises(RuntimeError):
                     async with atomic(bus) as outbox:
-                        outbox.add("o1", "thread", "NEVER")
+                        outbox.add(ThreadStatusChanged(org="o1", thread_id=-1, status=ThreadStatus.BOT))
                         raise RuntimeError("the change failed")
 
             await asyncio.gather(*(commit(i) for i in range(20)), roll_back(), roll_back())
             total = sum(1 + i % 3 for i in range(20))
             await live.wait_for(total, "every committed event")
             assert live.seqs == list(range(1, total + 1))
-            assert "NEVER" not in {e.kind for e in live.events}
+            assert -1 not in {e.thread_id for e in live.events}
             assert await _org_events("o1", "thread") == list(range(1, total + 1))
             # Each transaction's events are contiguous and in the order they were added.
             by_thread: dict[int | None, list[BusEvent]] = {}
             for event in live.events:
                 by_thread.setdefault(event.thread_id, []).append(event)
             for events in by_thread.values():
-                assert [e.payload["j"] for e in events] == list(range(len(events)))
+                assert [e.event.column("actor_id") for e in events] == list(range(len(events)))
                 assert [e.seq for e in events] == list(range(events[0].seq, events[0].seq + len(events)))
 
             # A resuming stream replays after its cursor, then goes live: no gap, no duplicate.
             received: list[int] = []
 
             async def consume() -> None:
-                stream = bus.stream([("thread", 999)], ReplayFilter("o1", ("thread",)), after=total - 3)
+                stream = bus.stream([("thread", 999)], ReplayFilter("o1", (Topic.THREAD,)), after=total - 3)
                 async for event in stream:
                     received.append(event.seq)
                     if event.thread_id == 999:
@@ -185,7 +199,7 @@ async def test_event_committed_in_one_process_reaches_the_others(org: Org) -> No
         await org.set_status(agent, "ONLINE", server=0)
         await mine.wait_for(2, "the event committed on server 0")
 
-        assert [(e.topic, e.kind, e.payload["status"], e.audience) for e in mine.events] == [
+        assert [(e.topic, e.kind, payload_of(e.event)["status"], e.audience) for e in mine.events] == [
             ("agent", "STATUS_CHANGED", "AWAY", (pk,)),
             ("agent", "STATUS_CHANGED", "ONLINE", (pk,)),
         ]
@@ -280,7 +294,7 @@ async def test_redis_outage_loses_no_event(
         committed = await _org_events(org.id, "agent")
         status_events = [e for e in committed if e in {*with_poll.seqs, *only_redis.seqs}]
         for recorder in (with_poll, only_redis):
-            assert [e.payload["status"] for e in recorder.events] == ["AWAY", "ONLINE"]
+            assert [payload_of(e.event)["status"] for e in recorder.events] == ["AWAY", "ONLINE"]
             assert recorder.seqs == status_events and len(set(recorder.seqs)) == 2
         assert redis_only.gap_fills >= 1
         await asyncio.sleep(0.5)  # a late duplicate (poll or Redis) would show up here
@@ -291,18 +305,18 @@ async def test_a_cursor_older_than_the_retention_is_refused_not_replayed_with_a_
     EXECUTOR_CACHE.clear()
     await db.migrate(Settings(database_url=fresh_database, jwt_secret=SECRET))
     async with _database(fresh_database):
-        bus = EventBus(LocalTransport(), poll_seconds=0.1, retention_hours=24)
+        bus = EventBus(LocalTransport(), retention_hours=24)
         await bus.start()
         try:
-            for i in range(8):
+            for _ in range(8):
                 async with atomic(bus) as outbox:
-                    outbox.add("o7", "thread", "STATUS_CHANGED", thread_id=7, payload={"i": i})
+                    outbox.add(ThreadStatusChanged(org="o7", thread_id=7, status=ThreadStatus.BOT))
             old = datetime.now(UTC) - timedelta(hours=25)
             # Clocks differ a little between processes: event 3 looks newer than 2 and 4.
             await Event.filter(seq__in=[1, 2, 4]).update(created_at=old)
             assert await bus.prune() == 4, "what is kept is a whole suffix of the log"
             assert await bus.prune() == 0
-            flt = ReplayFilter("o7", ("thread",))
+            flt = ReplayFilter("o7", (Topic.THREAD,))
 
             async def first_replayed(after: int) -> int:
                 async with contextlib.aclosing(bus.stream([("thread", 7)], flt, after=after)) as stream:
@@ -311,7 +325,7 @@ async def test_a_cursor_older_than_the_retention_is_refused_not_replayed_with_a_
             for stale in (0, 1, 2, 3):
                 with pytest.raises(CursorExpired) as refused:
                     await first_replayed(stale)
-                assert refused.value.extensions == {"code": "CURSOR_EXPIRED"}
+                assert cursor_expired(refused.value).extensions == {"code": "CURSOR_EXPIRED"}
             # Nothing after 4 was pruned: resuming there is whole.
             assert await first_replayed(4) == 5
             assert await first_replayed(6) == 7

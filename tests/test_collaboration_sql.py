@@ -21,10 +21,10 @@ import pytest
 import pytest_asyncio
 from tortoise.backends.sqlite.client import SqliteClient
 
-from switchboard import ids
 from switchboard.app import create_app
-from switchboard.domain.enums import CollaboratorRole, InviteStatus, InviteType, Permission, ThreadStatus
 from switchboard.models import Agent, Collaborator, Invite, Organization, Thread, Visitor
+from switchboard.rules import ids
+from switchboard.rules.enums import CollaboratorRole, InviteStatus, InviteType, Permission, ThreadStatus
 from switchboard.settings import Settings
 
 SECRET = "sql-count-secret-" + "x" * 20

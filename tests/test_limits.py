@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from graphql import OperationDefinitionNode, get_introspection_query, parse
 
-from switchboard import ids
-from switchboard.limits import MAX_ALIASES, MAX_COST, MAX_DEPTH, Measure, limit_errors, measure_operation
-from switchboard.schema.schema import schema
+from switchboard.graphql.limits import MAX_ALIASES, MAX_COST, MAX_DEPTH, Measure, limit_errors, measure_operation
+from switchboard.graphql.schema import schema
+from switchboard.rules import ids
 from tests.conftest import Org
 from tests.wsclient import SubscriptionError
 

@@ -16,10 +16,11 @@ import pytest_asyncio
 from tortoise import Tortoise, connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from switchboard import ids
 from switchboard.db import tortoise_config
-from switchboard.domain import metrics as m
-from switchboard.domain.enums import (
+from switchboard.models import Agent, Invite, Organization, Queue, QueueEntry, Thread, Visitor
+from switchboard.rules import ids
+from switchboard.rules import metrics as m
+from switchboard.rules.enums import (
     AgentRole,
     InviteStatus,
     InviteType,
@@ -28,7 +29,6 @@ from switchboard.domain.enums import (
     RoutingStrategy,
     TransferTrigger,
 )
-from switchboard.models import Agent, Invite, Organization, Queue, QueueEntry, Thread, Visitor
 from switchboard.settings import load
 from tests import servers
 from tests.conftest import Org

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
-from switchboard.domain import validation
-from switchboard.subscriptions.events import BusEvent
-from switchboard.subscriptions.transport import RedisTransport
+from switchboard.events.codec import BusEvent
+from switchboard.events.transport import RedisTransport
+from switchboard.events.types import SettingsChanged
+from switchboard.rules import validation
 from tests import dbcheck, servers
 from tests.collab_support import (
     CHANGE,
@@ -97,8 +98,9 @@ async def test_a_failing_delivery_does_not_end_the_redis_subscription() -> None:
     try:
         await asyncio.wait_for(transport.connected.wait(), 10)
         now = datetime.now(UTC)
-        assert await transport.publish([BusEvent(seq=1, org="o", topic="t", kind="K", at=now)])
-        assert await transport.publish([BusEvent(seq=2, org="o", topic="t", kind="K", at=now)])
+        event = SettingsChanged(org="o", changed=())
+        assert await transport.publish([BusEvent(seq=1, at=now, event=event)])
+        assert await transport.publish([BusEvent(seq=2, at=now, event=event)])
         for _ in range(200):
             if delivered:
                 break

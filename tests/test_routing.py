@@ -8,7 +8,7 @@ import json
 import pytest
 import redis.asyncio as aioredis
 
-from switchboard.domain import routing
+from switchboard.services import routing
 from tests import servers
 from tests.conftest import AgentHandle, Org
 from tests.queue_support import (

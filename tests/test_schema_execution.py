@@ -8,8 +8,8 @@ from typing import Any
 
 import strawberry
 
-from switchboard.errors import BadInput
-from switchboard.schema.schema import ExecutionContext, masked_errors, schema
+from switchboard.graphql.errors import BadInput
+from switchboard.graphql.schema import ExecutionContext, masked_errors, schema
 
 
 @strawberry.type

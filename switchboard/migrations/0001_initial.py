@@ -2,7 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from switchboard.domain.enums import AgentRole, AgentStatus, CollaboratorRole, InviteStatus, InviteType, OverflowAction, Permission, Priority, QueueEntryStatus, RoutingStrategy, ThreadClass, ThreadStatus, TransferTrigger, Urgency, VisitorTier
+from switchboard.rules.enums import AgentRole, AgentStatus, CollaboratorRole, InviteStatus, InviteType, OverflowAction, Permission, Priority, QueueEntryStatus, RoutingStrategy, ThreadClass, ThreadStatus, TransferTrigger, Urgency, VisitorTier
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index

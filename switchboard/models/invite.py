@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from switchboard.domain.enums import InviteStatus, InviteType, Permission, Urgency
+from switchboard.rules.enums import InviteStatus, InviteType, Permission, Urgency
 
 if TYPE_CHECKING:
     from switchboard.models.agent import Agent

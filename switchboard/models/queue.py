@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from switchboard.domain.enums import (
+from switchboard.rules.enums import (
     OverflowAction,
     Priority,
     QueueEntryStatus,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise import fields
 from tortoise.models import Model
 
-from switchboard.domain.enums import CollaboratorRole, Permission, ThreadClass, ThreadStatus
+from switchboard.rules.enums import CollaboratorRole, Permission, ThreadClass, ThreadStatus
 
 if TYPE_CHECKING:
     from switchboard.models.agent import Agent

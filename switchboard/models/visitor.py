@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from switchboard.domain.enums import VisitorTier
+from switchboard.rules.enums import VisitorTier
 
 if TYPE_CHECKING:
     from switchboard.models.organization import Organization

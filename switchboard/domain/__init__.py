@@ -1,1 +1,0 @@
-"""Business rules as plain modules: no GraphQL, testable on their own."""

@@ -1,0 +1,147 @@
+"""Committed events (``BusEvent``) and their two wire forms: the log's row and the transport's JSON."""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from switchboard.events.types import KINDS, Event, Topic
+from switchboard.models import Event as EventRow
+
+COLUMNS = ("thread_id", "invite_id", "queue_id", "entry_id", "actor_id", "audience")
+
+
+class UnknownEvent(ValueError):
+    """A row or message whose topic and kind no event class carries."""
+
+
+_HINTS: dict[type[Event], dict[str, Any]] = {}
+
+
+def _hints(cls: type[Event]) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(hint: Any, raw: Any) -> Any:
+    if raw is None:
+        return None
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return _decode(args[0], raw)
+    if typing.get_origin(hint) is tuple:
+        return tuple(raw)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint(raw)
+    return raw
+
+
+def payload_of(event: Event) -> dict[str, Any]:
+    """The fields that are not columns of the log, as JSON values."""
+    skip = {"org", "kind", *event.columns}
+    return {f.name: _encode(getattr(event, f.name)) for f in fields(event) if f.name not in skip}
+
+
+def build(topic: str, kind: str, org: str, columns: dict[str, Any], payload: dict[str, Any]) -> Event:
+    """The typed event of a stored or transported one; ``UnknownEvent`` when no class carries it."""
+    try:
+        cls = KINDS[(Topic(topic), kind)]
+    except (KeyError, ValueError) as exc:
+        raise UnknownEvent(f"no event of topic {topic!r} and kind {kind!r}") from exc
+    hints = _hints(cls)
+    values: dict[str, Any] = {"org": org}
+    for f in fields(cls):
+        if not f.init or f.name == "org":
+            continue
+        if f.name == "kind":
+            values["kind"] = hints["kind"](kind)
+        elif f.name in cls.columns:
+            if columns.get(f.name) is not None:
+                values[f.name] = _decode(hints[f.name], columns[f.name])
+        elif f.name in payload:
+            values[f.name] = _decode(hints[f.name], payload[f.name])
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """A committed, sequenced event. ``seq`` is the cursor clients resume from."""
+
+    seq: int
+    at: datetime
+    event: Event
+
+    @property
+    def org(self) -> str:
+        return self.event.org
+
+    @property
+    def topic(self) -> Topic:
+        return self.event.topic
+
+    @property
+    def kind(self) -> str:
+        return str(self.event.kind.value)
+
+    @property
+    def thread_id(self) -> int | None:
+        return self.event.column("thread_id")  # type: ignore[no-any-return]
+
+    @property
+    def queue_id(self) -> int | None:
+        return self.event.column("queue_id")  # type: ignore[no-any-return]
+
+    @property
+    def entry_id(self) -> int | None:
+        return self.event.column("entry_id")  # type: ignore[no-any-return]
+
+    @property
+    def audience(self) -> tuple[int, ...]:
+        return tuple(self.event.column("audience") or ())
+
+    def keys(self) -> list[tuple[str, object]]:
+        """Routing keys: a subscriber listening on any of them receives the event."""
+        out: list[tuple[str, object]] = [("org", self.org), ("topic", (self.org, self.topic.value))]
+        for name in ("thread", "queue", "entry"):
+            value = self.event.column(f"{name}_id")
+            if value is not None:
+                out.append((name, value))
+        out.extend(("agent", agent) for agent in self.audience)
+        return out
+
+    def columns(self) -> dict[str, Any]:
+        values = {name: self.event.column(name) for name in COLUMNS}
+        values["audience"] = list(self.audience)
+        return values
+
+    def to_json(self) -> str:
+        data = {"seq": self.seq, "at": self.at.isoformat(), "topic": self.topic.value, "kind": self.kind}
+        data.update(org=self.org, **self.columns(), payload=payload_of(self.event))
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> BusEvent:
+        data = json.loads(raw)
+        event = build(data["topic"], data["kind"], data["org"], data, data.get("payload") or {})
+        return cls(seq=int(data["seq"]), at=datetime.fromisoformat(data["at"]), event=event)
+
+    @classmethod
+    def from_row(cls, row: EventRow) -> BusEvent:
+        assert row.seq is not None
+        columns = {name: getattr(row, name) for name in COLUMNS}
+        event = build(row.topic, row.kind, row.org_id, columns, dict(row.payload or {}))
+        return cls(seq=row.seq, at=row.created_at, event=event)

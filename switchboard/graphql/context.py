@@ -1,0 +1,119 @@
+"""The typed request context: the caller, their tenant and the request's DataLoaders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchboard.auth import AuthError, Principal, bearer, verify
+from switchboard.events.bus import EventBus
+from switchboard.graphql.errors import Forbidden, Unauthenticated
+from switchboard.graphql.loaders import Loaders
+from switchboard.models import Agent
+from switchboard.rules import policy
+from switchboard.rules.enums import AgentRole, Role
+from switchboard.runtime.process import Services
+from switchboard.services.tenancy import Tenant
+from switchboard.settings import Settings
+
+
+class Context:
+    """Built per HTTP request and per WebSocket connection."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        request: Any = None,
+        principal: Principal | None = None,
+        auth_error: str | None = "authentication required",
+    ) -> None:
+        self.services = services
+        self.request = request
+        self.connection_params: dict[str, Any] | None = None
+        self._principal = principal
+        self._auth_error = None if principal else auth_error
+        self._loaders: Loaders | None = None
+        self._caller: policy.Caller | None = None
+
+    # ------------------------------------------------------------ auth
+
+    def authenticate(self, raw_token: object) -> None:
+        """Set the caller from a token value; remember why it failed otherwise."""
+        token = bearer(raw_token)
+        if token is None:
+            self._principal, self._auth_error = None, "authentication required"
+            return
+        try:
+            self._principal, self._auth_error = verify(self.services.settings.jwt_secret, token), None
+        except AuthError as exc:
+            self._principal, self._auth_error = None, str(exc)
+        self.reset_loaders()
+
+    @property
+    def principal(self) -> Principal:
+        if self._principal is None:
+            raise Unauthenticated(self._auth_error or "authentication required")
+        return self._principal
+
+    @property
+    def authenticated(self) -> bool:
+        return self._principal is not None
+
+    async def agent(self) -> Agent | None:
+        """The calling agent's row (None for other roles); a deleted agent is unauthenticated."""
+        principal = self.principal
+        if principal.role is not Role.AGENT or principal.agent_id is None:
+            return None
+        agent = await self.loaders.agent.load(principal.agent_id)
+        if agent is None:
+            raise Unauthenticated("the token's agent does not exist in this organization")
+        return agent
+
+    async def caller(self) -> policy.Caller:
+        """The caller as the access policy sees them (an agent's row is read once per request)."""
+        if self._caller is None:
+            p = self.principal
+            agent = await self.agent()
+            self._caller = policy.Caller(
+                role=p.role,
+                org=p.org,
+                agent_id=p.agent_id,
+                supervisor=agent is not None and agent.role is AgentRole.SUPERVISOR,
+                department=agent.department if agent is not None else None,
+                visitor_id=p.visitor_id,
+                thread_id=p.thread_id,
+            )
+        return self._caller
+
+    async def allow(self, op: policy.Op) -> policy.Caller:
+        """The caller, who must be allowed ``op`` by the policy (FORBIDDEN otherwise)."""
+        caller = await self.caller()
+        refusal = policy.refusal(caller, op)
+        if refusal is not None:
+            raise Forbidden(refusal)
+        return caller
+
+    # ------------------------------------------------------------ data access
+
+    @property
+    def tenant(self) -> Tenant:
+        return Tenant(self.principal.org)
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.tenant)
+        return self._loaders
+
+    def reset_loaders(self) -> None:
+        """A WebSocket context lives as long as the connection; give each event fresh data."""
+        self._loaders = None
+        self._caller = None
+
+    @property
+    def bus(self) -> EventBus:
+        return self.services.bus
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings

@@ -1,0 +1,121 @@
+"""Per-request DataLoaders (strawberry's), all fetching through the caller's ``Tenant``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+from tortoise.models import Model
+
+from switchboard import models as m
+from switchboard.services.estimates import wait_basis
+from switchboard.services.queueing import waiting_order
+from switchboard.services.tenancy import Tenant
+
+M = TypeVar("M", bound=Model)
+
+
+def _by_pk(tenant: Tenant, model: type[M]) -> DataLoader[int, M | None]:
+    async def load(keys: Sequence[int]) -> list[M | None]:
+        found = await tenant.many(model, keys)
+        return [found.get(k) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _grouped(
+    tenant: Tenant, model: type[M], column: str, order: str = "id", **filters: Any
+) -> DataLoader[int, list[M]]:
+    async def load(keys: Sequence[int]) -> list[list[M]]:
+        rows = await tenant.q(model).filter(**{f"{column}__in": list(set(keys))}, **filters).order_by(order)
+        groups: dict[int, list[M]] = defaultdict(list)
+        for row in rows:
+            groups[getattr(row, column)].append(row)
+        return [groups.get(k, []) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _per_queue(tenant: Tenant, compute: Callable[[Tenant, int], Awaitable[Any]]) -> DataLoader[int, Any]:
+    async def load(keys: Sequence[int]) -> list[Any]:
+        return [await compute(tenant, key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+async def _queue_order(tenant: Tenant, queue_id: int) -> list[int]:
+    return await waiting_order(tenant, queue_id)
+
+
+async def _queue_basis(tenant: Tenant, queue_id: int) -> Any:
+    queue = await tenant.get(m.Queue, queue_id)
+    return None if queue is None else await wait_basis(tenant, queue, datetime.now(UTC))
+
+
+def _invites_by_thread(tenant: Tenant) -> DataLoader[tuple[int, tuple[str, ...]], list[m.Invite]]:
+    """Invites of many threads at once, newest first; keyed by (thread id, status filter).
+
+    One query per distinct status filter, however many threads: the caller
+    pages each thread's list in memory (a thread has few invites).
+    """
+
+    async def load(keys: Sequence[tuple[int, tuple[str, ...]]]) -> list[list[m.Invite]]:
+        by_filter: dict[tuple[str, ...], set[int]] = defaultdict(set)
+        for thread_id, statuses in keys:
+            by_filter[statuses].add(thread_id)
+        groups: dict[tuple[int, tuple[str, ...]], list[m.Invite]] = defaultdict(list)
+        for statuses, thread_ids in by_filter.items():
+            qs = tenant.q(m.Invite).filter(thread_id__in=list(thread_ids))
+            if statuses:
+                qs = qs.filter(status__in=list(statuses))
+            for row in await qs.order_by("-created_at", "-id"):
+                groups[(row.thread_id, statuses)].append(row)
+        return [groups.get(k, []) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _organization(tenant: Tenant) -> DataLoader[str, m.Organization]:
+    async def load(keys: Sequence[str]) -> list[m.Organization]:
+        org = await tenant.organization()
+        return [org for _ in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    """One set per request (and per subscription event): caches never outlive it."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+        self.agent = _by_pk(tenant, m.Agent)
+        self.visitor = _by_pk(tenant, m.Visitor)
+        self.thread = _by_pk(tenant, m.Thread)
+        self.collaborator = _by_pk(tenant, m.Collaborator)
+        self.invite = _by_pk(tenant, m.Invite)
+        self.queue = _by_pk(tenant, m.Queue)
+        self.queue_entry = _by_pk(tenant, m.QueueEntry)
+        self.active_collaborators = _grouped(tenant, m.Collaborator, "thread_id", active=True)
+        self.all_collaborators = _grouped(tenant, m.Collaborator, "thread_id")
+        self.entries_by_thread = _grouped(tenant, m.QueueEntry, "thread_id", order="enqueued_at")
+        self.invites_by_thread = _invites_by_thread(tenant)
+        self.organization = _organization(tenant)
+        # Queue id -> ids of its WAITING entries in queue order (positions of a whole page from one query).
+        self.queue_order = _per_queue(tenant, _queue_order)
+        # Queue id -> WaitBasis of its estimates.
+        self.queue_wait_basis = _per_queue(tenant, _queue_basis)
+
+    def by_type(self, type_name: str) -> DataLoader[int, Any]:
+        loaders: dict[str, DataLoader[int, Any]] = {
+            "Agent": self.agent,
+            "Visitor": self.visitor,
+            "Thread": self.thread,
+            "Collaborator": self.collaborator,
+            "Invite": self.invite,
+            "Queue": self.queue,
+            "QueueEntry": self.queue_entry,
+        }
+        return loaders[type_name]

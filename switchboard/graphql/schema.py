@@ -1,0 +1,111 @@
+"""The executable schema."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import strawberry
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.extensions import MaskErrors, ParserCache
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from switchboard.graphql import unset
+from switchboard.graphql.limits import query_limit_rules
+from switchboard.graphql.mutation import Mutation
+from switchboard.graphql.query import Query
+from switchboard.graphql.subscription import Subscription
+from switchboard.graphql.types.agents import Agent
+from switchboard.graphql.types.analytics import Metrics
+from switchboard.graphql.types.invites import Invite
+from switchboard.graphql.types.queues import Queue, QueueEntry
+from switchboard.graphql.types.threads import Collaborator, Thread, Visitor
+from switchboard.graphql.types.viewer import Viewer
+from switchboard.observability import OperationLog
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Hide internals of unexpected failures; keep our own errors and validation messages."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """MaskErrors without its runtime-Protocol isinstance check on every streamed result.
+
+    That check costs more than the rest of the masking on a subscription that
+    fans out to thousands of watchers; a plain attribute read does the same job.
+    """
+
+    def _process_result(self, result: object) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked
+
+
+class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor, fixed and made cheaper for long subscriptions.
+
+    graphql-core 3.3 builds an executor per subscription event by copying the
+    subscription's own. The copy shares the memo of collected subfields, which
+    is keyed by the identity of each event's new root field list and keeps that
+    list alive: it grows by one entry (about 16 objects) per event for the whole
+    life of the subscription, so a visitor waiting through thousands of queue
+    changes would hold thousands of them. Each event gets its own memo (no event
+    could hit another's entries anyway).
+    """
+
+    def build_per_event_executor(self, payload: Any) -> ExecutionContext:
+        executor = super().build_per_event_executor(payload)
+        if hasattr(executor, "_relevant_sub_fields"):
+            executor._relevant_sub_fields = {}
+        return cast(ExecutionContext, executor)
+
+    def __copy__(self) -> ExecutionContext:
+        # ``copy.copy`` goes through ``__reduce_ex__``; copying the instance dict
+        # is the same shallow copy at a fraction of the cost, paid per event.
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+
+def masked_errors() -> MaskUnexpectedErrors:
+    """The error-masking extension of every operation (a factory: strawberry builds one per operation)."""
+    return MaskUnexpectedErrors(should_mask_error=should_mask, error_message="internal error")
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        for error in errors:
+            # Validation errors get their code where they are made (limits.py); a
+            # syntax error comes from strawberry's parser, before any extension.
+            if isinstance(error, GraphQLSyntaxError) and not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
+        # Auth and input errors are expected traffic; log only the unexpected ones.
+        unexpected = [e for e in errors if should_mask(e)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+def build_schema() -> strawberry.Schema:
+    unset.install([Query, Mutation, Visitor, Thread, Queue, Viewer, Metrics])
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Agent, Visitor, Thread, Collaborator, Invite, Queue, QueueEntry],
+        extensions=[
+            OperationLog,
+            lambda: ParserCache(maxsize=1000),
+            *query_limit_rules(),
+            masked_errors,
+        ],
+        execution_context_class=ExecutionContext,
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,58 @@
+"""Agents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from switchboard import models as m
+from switchboard.graphql.enums import AgentRole, AgentStatus
+from switchboard.graphql.types.base import InfoT, Node, gid
+from switchboard.rules import policy
+
+
+@strawberry.type(description="A person who serves visitors and collaborates on threads.")
+class Agent(Node):
+    name: str = strawberry.field(description="Display name.")
+    email: str | None = strawberry.field(description="Work e-mail address.")
+    role: AgentRole = strawberry.field(description="AGENT or SUPERVISOR (of their department).")
+    department: str | None = strawberry.field(description="Department; cross-department invites may need approval.")
+    skills: list[str] = strawberry.field(description="Skills that routing matches against queues and entries.")
+    status: AgentStatus = strawberry.field(description="Current availability.")
+    max_concurrent_threads: int = strawberry.field(description="Threads this agent may serve as PRIMARY at once.")
+    max_concurrent_collaborations: int = strawberry.field(
+        description="Threads this agent may collaborate on (non-primary) at once."
+    )
+    active_thread_count: int = strawberry.field(description="Threads this agent serves as PRIMARY now.")
+    active_collaboration_count: int = strawberry.field(description="Threads this agent collaborates on now.")
+    created_at: datetime = strawberry.field(description="When the agent was provisioned.")
+
+    @classmethod
+    def from_model(cls, row: m.Agent) -> Agent:
+        return cls(
+            id=gid("Agent", row.id),
+            name=row.name,
+            email=row.email,
+            role=row.role,
+            department=row.department,
+            skills=list(row.skills or []),
+            status=row.status,
+            max_concurrent_threads=row.max_concurrent_threads,
+            max_concurrent_collaborations=row.max_concurrent_collaborations,
+            active_thread_count=row.active_thread_count,
+            active_collaboration_count=row.active_collaboration_count,
+            created_at=row.created_at,
+        )
+
+
+async def load_agent(info: InfoT, pk: int | None) -> Agent | None:
+    row = await info.context.loaders.agent.load(pk) if pk is not None else None
+    return Agent.from_model(row) if row else None
+
+
+async def identity(info: InfoT, pk: int | None, reach: policy.Reach = policy.Reach.FULL) -> Agent | None:
+    """An agent serving a thread, if the policy lets the caller see who it is."""
+    if not policy.shows_identities(await info.context.caller(), reach):
+        return None
+    return await load_agent(info, pk)

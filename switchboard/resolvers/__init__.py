@@ -1,1 +1,0 @@
-"""Thin resolver functions: authorise, decode, call the domain, shape the result."""

@@ -1,0 +1,109 @@
+"""How many invites one agent may send per minute, across every process.
+
+The slots are taken before the transaction that sends the invites: as many as
+the call has invitees, or fewer if the agent is near the limit; the use case
+spends them one invite at a time and what it did not spend (or everything, on
+a rollback) is given back afterwards.
+
+With Redis, each agent has a sorted set of send times; a Lua script trims it to
+the last window and adds the new sends only while the set is below the limit,
+so the check and the claim are one atomic step whatever the number of
+processes. Without Redis (the embedded default: one process) the invites the
+agent created in the last window are counted in the database, plus the slots
+this process has handed out and not yet given back.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from switchboard.models import Invite
+from switchboard.services.tenancy import Tenant
+
+log = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+
+# KEYS[1] = the agent's set; ARGV = now (s), window (s), limit, members to add.
+_ACQUIRE = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local room = tonumber(ARGV[3]) - redis.call('ZCARD', KEYS[1])
+local added = 0
+for i = 4, #ARGV do
+  if added >= room then break end
+  redis.call('ZADD', KEYS[1], now, ARGV[i])
+  added = added + 1
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+return added
+"""
+
+
+@dataclass
+class Grant:
+    """Slots handed out for one call."""
+
+    count: int = 0
+    # Redis: the set and the members that hold the slots.
+    key: str | None = None
+    members: list[str] = field(default_factory=list)
+    # Without Redis: whose pending slots these are.
+    local: tuple[str, int] | None = None
+
+
+class InviteRateLimiter:
+    """One per process."""
+
+    def __init__(self, redis: aioredis.Redis | None, prefix: str) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self._script = redis.register_script(_ACQUIRE) if redis is not None else None
+        self._pending: Counter[tuple[str, int]] = Counter()
+
+    async def acquire(self, tenant: Tenant, agent_id: int, limit: int, wanted: int, now: datetime) -> Grant:
+        """Up to ``wanted`` sends for ``agent_id`` within ``limit`` per minute."""
+        if wanted <= 0:
+            return Grant()
+        if self._script is not None:
+            key = f"{self.prefix}:invite-rate:{tenant.org}:{agent_id}"
+            stamp = f"{time.time():.6f}:{secrets.token_hex(4)}"
+            members = [f"{stamp}:{i}" for i in range(wanted)]
+            try:
+                added = int(await self._script(keys=[key], args=[time.time(), WINDOW_SECONDS, limit, *members]))
+            except (RedisError, OSError) as exc:
+                # Counting in the database is still right for invites that reach
+                # it, only not atomic across processes; better than refusing all.
+                log.warning("invite rate limiter: redis unavailable (%s); counting in the database", exc)
+            else:
+                return Grant(count=added, key=key, members=members[:added])
+        since = now - timedelta(seconds=WINDOW_SECONDS)
+        sent = await tenant.q(Invite).filter(inviter_id=agent_id, created_at__gte=since).count()
+        local = (tenant.org, agent_id)
+        count = max(0, min(wanted, limit - sent - self._pending[local]))
+        self._pending[local] += count
+        return Grant(count=count, local=local)
+
+    async def release(self, grant: Grant, used: int) -> None:
+        """Give back the slots the call did not use (all of them after a rollback)."""
+        if grant.local is not None:
+            # Used slots are invites in the database now; counted there from here on.
+            self._pending[grant.local] -= grant.count
+            if self._pending[grant.local] <= 0:
+                del self._pending[grant.local]
+        unused = grant.members[used:]
+        if self.redis is None or grant.key is None or not unused:
+            return
+        try:
+            await self.redis.zrem(grant.key, *unused)
+        except (RedisError, OSError) as exc:
+            log.warning("invite rate limiter: could not give slots back: %s", exc)

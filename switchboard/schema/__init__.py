@@ -1,1 +1,0 @@
-"""Strawberry types, inputs and root types: the GraphQL surface, no business logic."""

@@ -1,1 +1,0 @@
-"""Event bus, Redis transport and the subscription generators."""
