@@ -49,30 +49,31 @@ class Server:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
     def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "switchboard.app:app_from_env",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                "--ws",
-                PROTOCOL_CLASS,
-                "--ws-per-message-deflate",
-                "false",
-            ],
-            cwd=str(ROOT),
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        # The server writes into its own copy of the descriptor; ours closes at once.
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "switchboard.app:app_from_env",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                    "--ws",
+                    PROTOCOL_CLASS,
+                    "--ws-per-message-deflate",
+                    "false",
+                ],
+                cwd=str(ROOT),
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

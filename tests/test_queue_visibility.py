@@ -50,3 +50,25 @@ async def test_agents_may_not_reopen_threads(org: Org) -> None:
         token=agent.token,
     )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+VISITOR_THREADS = """query($f: ThreadFilter) { threads(filter: $f) { totalCount edges { node { id } } } }"""
+
+
+async def test_a_visitor_cannot_learn_which_agent_serves_them_by_filtering(org: Org) -> None:
+    """threads(filter: {primaryAgentId / collaboratorAgentId}) matches nothing for a visitor, whatever the agent."""
+    queue = await create_queue(org, "manual", routingStrategy="MANUAL")
+    serving = await org.create_agent("Serving")
+    other = await org.create_agent("Other")
+    thread_id, entry_id, visitor_token = await enqueue(org, queue_id=queue)
+    assert not (await claim(org, serving, entry_id))["userErrors"]
+
+    own = await org.data(VISITOR_THREADS, {"f": None}, token=visitor_token)
+    assert own["threads"] == {"totalCount": 1, "edges": [{"node": {"id": thread_id}}]}
+    for name in ("primaryAgentId", "collaboratorAgentId"):
+        for agent in (serving, other):
+            found = await org.data(VISITOR_THREADS, {"f": {name: agent.id}}, token=visitor_token)
+            assert found["threads"] == {"totalCount": 0, "edges": []}, (name, agent.name)
+    # Staff still filter by agent.
+    staff = await org.data(VISITOR_THREADS, {"f": {"primaryAgentId": serving.id}}, token=org.token("admin"))
+    assert staff["threads"]["totalCount"] == 1

@@ -15,7 +15,7 @@ from switchboard.events.snapshots import snapshot
 from switchboard.events.types import InviteChanged, ThreadInviteChanged
 from switchboard.models import Agent, Invite, Thread
 from switchboard.rules import invites as rules
-from switchboard.rules.enums import AgentRole, InviteStatus
+from switchboard.rules.enums import AgentRole, InviteEventKind, InviteStatus
 from switchboard.rules.invites import OPEN, Step
 from switchboard.services.places import open_invites
 from switchboard.services.tenancy import Tenant
@@ -42,7 +42,7 @@ async def invite_event(
     outbox: Outbox,
     thread: Thread,
     invite: Invite,
-    kind: rules.InviteEventKind,
+    kind: InviteEventKind,
     *,
     actor_id: int | None,
     previous: InviteStatus | None = None,

@@ -170,6 +170,20 @@ async def enqueue(
     thread.status = ThreadStatus.QUEUED
     await thread.save()
     outbox.add(entry_event(tenant, EntryEventKind.ENTRY_ADDED, entry, priority=joining.priority))
+    _queued(tenant, outbox, thread, entry, previous, actor_id, leaving)
+    return entry
+
+
+def _queued(
+    tenant: Tenant,
+    outbox: Outbox,
+    thread: Thread,
+    entry: QueueEntry,
+    previous: ThreadStatus,
+    actor_id: int | None,
+    leaving: Collaborator | None,
+) -> None:
+    """The thread's events of an enqueue: the primary who left (if one did), then QUEUED."""
     if leaving is not None:
         outbox.add(
             CollaboratorLeft(
@@ -190,12 +204,11 @@ async def enqueue(
             status=ThreadStatus.QUEUED,
             previous=previous,
             entry_id=entry.id,
-            queue_id=queue.id,
+            queue_id=entry.queue_id,
             revoked=(leaving.agent_id,) if leaving is not None else (),
             snapshot=thread_snapshot(thread),
         )
     )
-    return entry
 
 
 async def _lock(tenant: Tenant, thread_id: int) -> tuple[Visitor, Thread]:

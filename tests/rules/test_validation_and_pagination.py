@@ -1,0 +1,70 @@
+"""Input rules, problems with logical fields, pagination arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from switchboard.rules import validation as v
+from switchboard.rules.enums import ErrorCode
+from switchboard.rules.pagination import DEFAULT_PAGE, MAX_PAGE, PageRequest, cursor_for, page_request
+from switchboard.rules.problems import BadArgument, DomainError
+
+
+def _problem(call: object) -> tuple[ErrorCode, object, str]:
+    assert callable(call)
+    with pytest.raises(DomainError) as failed:
+        call()
+    problem = failed.value.problem
+    return problem.code, problem.field, problem.message
+
+
+def test_text_rules() -> None:
+    assert v.text("  hi  ", ("name",)) == "hi"
+    assert v.text("   ", ("name",)) is None
+    assert v.text(None, ("name",)) is None
+    code, field, message = _problem(lambda: v.text("x" * 201, ("visitor", "external_id")))
+    assert (code, field) == (ErrorCode.INVALID, ("visitor", "external_id")) and message.startswith("externalId is 201")
+    assert _problem(lambda: v.required_text(" ", ("name",)))[2] == "name must not be blank"
+    assert "NUL" in _problem(lambda: v.text("a\x00b", ("subject",)))[2]
+
+
+def test_ranges_and_skills() -> None:
+    low, high = v.CAPACITY_RANGE
+    assert v.number(high, ("max_concurrent_threads",), low, high) == high
+    _, field, message = _problem(lambda: v.number(high + 1, ("max_concurrent_threads",), low, high))
+    assert field == ("max_concurrent_threads",) and message.startswith("maxConcurrentThreads must be between")
+    assert v.skills([" a", "b", "a "], ("skills",)) == ["a", "b"]
+    assert _problem(lambda: v.skills(["ok", " "], ("skills",)))[1] == ("skills", 1)
+    assert _problem(lambda: v.skills(["s"] * (v.SKILLS_MAX + 1), ("skills",)))[1] == ("skills",)
+
+
+def test_storable_values() -> None:
+    assert v.storable("a\U0001f600b") and not v.storable("a\ud800b")
+    assert not v.storable_json({"k": [1.0, float("inf")]})
+    assert v.storable_json({"k": ["x", 1, None, True]})
+
+
+def test_transfer_context() -> None:
+    assert v.transfer_context(None) is None
+    clean = v.transfer_context({"summary": " s ", "intents": ["a"], "transcript": [{"from": "bot", "text": "hi"}]})
+    assert clean == {
+        "summary": "s",
+        "intents": ["a"],
+        "tags": [],
+        "transcript": [{"from": "bot", "text": "hi", "at": None}],
+    }
+    field = _problem(lambda: v.transfer_context({"transcript": [{"from": " ", "text": ""}]}))[1]
+    assert field == ("context", "transcript", 0, "from")
+    assert _problem(lambda: v.transfer_context({"confidence": 1.5}))[1] == ("context", "confidence")
+    assert _problem(lambda: v.transfer_context({"extra": "x" * (v.CONTEXT_EXTRA_MAX + 1)}))[1] == ("context", "extra")
+
+
+def test_pages() -> None:
+    assert PageRequest().window(100) == (0, DEFAULT_PAGE)
+    assert page_request(10, cursor_for(4), None, None).window(100) == (5, 15)
+    assert page_request(None, None, 3, cursor_for(10)).window(100) == (7, 10)
+    assert page_request(5, cursor_for(98), None, None).window(100) == (99, 100)
+    with pytest.raises(BadArgument):
+        page_request(MAX_PAGE + 1, None, None, None)
+    with pytest.raises(BadArgument):
+        page_request(None, "not-a-cursor", None, None)
