@@ -84,6 +84,9 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        # Not left running (and unwaited) behind the error.
+        self.process.kill()
+        self.process.wait()
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:

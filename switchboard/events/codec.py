@@ -99,15 +99,15 @@ class BusEvent:
 
     @property
     def thread_id(self) -> int | None:
-        return self.event.column("thread_id")  # type: ignore[no-any-return]
+        return self.event.column("thread_id")
 
     @property
     def queue_id(self) -> int | None:
-        return self.event.column("queue_id")  # type: ignore[no-any-return]
+        return self.event.column("queue_id")
 
     @property
     def entry_id(self) -> int | None:
-        return self.event.column("entry_id")  # type: ignore[no-any-return]
+        return self.event.column("entry_id")
 
     @property
     def audience(self) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ every other field travels in the row's JSON payload under its own name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -268,6 +268,12 @@ class InviteChanged(Event):
     snapshot: Snapshot = field(default_factory=dict)
 
 
+def _fixed_kind(cls: type[ThreadEvent]) -> str:
+    """The one kind a thread event class carries (its ``kind`` field's default)."""
+    default: Any = next(f.default for f in fields(cls) if f.name == "kind")
+    return str(default.value)
+
+
 # (topic, kind) -> the class that carries it.
 KINDS: dict[tuple[Topic, str], type[Event]] = {
     **{(Topic.AGENT, k.value): AgentChanged for k in (AgentEventKind.CREATED, AgentEventKind.UPDATED)},
@@ -277,7 +283,7 @@ KINDS: dict[tuple[Topic, str], type[Event]] = {
     **{(Topic.QUEUE, k.value): EntryChanged for k in EntryEventKind},
     **{(Topic.INVITE, k.value): InviteChanged for k in InviteEventKind},
     **{
-        (Topic.THREAD, cls.__dataclass_fields__["kind"].default.value): cls  # type: ignore[attr-defined]
+        (Topic.THREAD, _fixed_kind(cls)): cls
         for cls in (
             ThreadStatusChanged,
             ThreadQueued,

@@ -18,7 +18,6 @@ from switchboard.rules.enums import (
     InviteAction,
     InviteType,
     Permission,
-    Role,
     ThreadStatus,
 )
 from switchboard.rules.invites import Step
@@ -208,11 +207,10 @@ async def decide_approval(
     """A supervisor of the inviter's department (or an admin) approves or denies."""
     message = v.text(message, ("message",), limit=v.MESSAGE_MAX)
     thread, invite = await _locked_invite(tenant, invite_pk)
-    if caller.role is not Role.ADMIN:
-        inviter = await tenant.get(Agent, invite.inviter_id)
-        department = inviter.department if inviter is not None else None
-        if not policy.may_decide_approval(caller, department, inviter is not None):
-            raise forbidden("only a supervisor of the inviter's department may decide", INVITE)
+    inviter = await tenant.get(Agent, invite.inviter_id)
+    department = inviter.department if inviter is not None else None
+    if not policy.may_decide_approval(caller, department, inviter is not None):
+        raise forbidden("only a supervisor of the inviter's department may decide", INVITE)
     now = now_utc()
     if not rules.can(Step.APPROVE, invite.status) or invite.expires_at <= now:
         raise rules.not_awaiting_approval(invite.status, invite.expires_at, now, INVITE)

@@ -128,10 +128,9 @@ async def cancel_queue_entry(info: InfoT, data: CancelQueueEntryInput) -> QueueE
         pk = input_pk(data.queue_entry_id, "QueueEntry", ENTRY)
     except DomainError as exc:
         return QueueEntryPayload(queue_entry=None, user_errors=errors_of([exc.problem]))
-    if caller.visitor:
-        row = await ctx.tenant.get(QueueEntryRow, pk)
-        if row is not None and not policy.may_cancel_entry(caller, row.thread_id):
-            raise Forbidden("visitors may only cancel their own thread's entry")
+    row = await ctx.tenant.get(QueueEntryRow, pk)
+    if row is not None and not policy.may_cancel_entry(caller, row.thread_id):
+        raise Forbidden("visitors may only cancel their own thread's entry")
 
     async def work(outbox: Outbox) -> int:
         return (await entries.cancel(ctx.tenant, outbox, pk, datetime.now(UTC))).id
