@@ -1,4 +1,9 @@
-"""Tortoise models, one module per aggregate. Every row carries its organization."""
+"""Tortoise models, one module per aggregate. Every row carries its organization.
+
+What lives here: the tables (their columns and indexes; ``migrations/`` beside
+them must match). What does not: queries and changes (``services``, through
+``services.tenancy``), rules (``rules``, whose enums the columns use).
+"""
 
 from switchboard.models.agent import Agent
 from switchboard.models.event import Event, EventCounter
