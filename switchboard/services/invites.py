@@ -54,6 +54,8 @@ class SendRequest:
     urgency: Urgency = Urgency.NORMAL
     message: str | None = None
     expires_in: int | None = None
+    # Which of the caller's inputs the message came from (requestTransfer calls it the reason).
+    message_field: Field = ("message",)
 
 
 @dataclass
@@ -109,7 +111,7 @@ async def plan(tenant: Tenant, caller: policy.Caller, thread_pk: int) -> tuple[i
 
 
 async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, req: SendRequest, allowance: Allowance) -> Sent:
-    message = v.text(req.message, ("message",), limit=v.MESSAGE_MAX)
+    message = v.text(req.message, req.message_field, limit=v.MESSAGE_MAX)
     expires_in = v.number(req.expires_in, ("expires_in_seconds",), 1, rules.MAX_EXPIRY_SECONDS)
     rules.check_count(req.kind, len(req.invitees), INVITEES)
     thread = await lock_thread(tenant, req.thread_pk)

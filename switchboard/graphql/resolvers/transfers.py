@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from switchboard.events.outbox import Outbox
-from switchboard.graphql.errors import Forbidden
+from switchboard.graphql.errors import Forbidden, Renames
 from switchboard.graphql.inputs import RequestTransferInput, TransferContextInput
 from switchboard.graphql.payloads import RequestTransferPayload, UserError, errors_of
 from switchboard.graphql.resolvers.common import input_pk, optional_input_pk, run
@@ -25,7 +25,7 @@ from switchboard.services import queueing
 
 URGENCY_OF = {Priority.URGENT: Urgency.URGENT, Priority.HIGH: Urgency.HIGH}
 # The TRANSFER invite's fields as requestTransfer names them.
-TO_AGENT_RENAMES = {("invitee_ids", 0): ["input", "toAgentId"], ("message",): ["input", "reason"]}
+TO_AGENT_RENAMES: Renames = {("invitee_ids", 0): ["input", "toAgentId"]}
 
 
 def _failed(errors: list[UserError]) -> RequestTransferPayload:
@@ -76,6 +76,7 @@ async def _to_agent(info: InfoT, caller: policy.Caller, data: RequestTransferInp
         kind=InviteType.TRANSFER,
         urgency=URGENCY_OF.get(data.priority, Urgency.NORMAL) if data.priority else Urgency.NORMAL,
         message=data.reason,
+        message_field=("reason",),
     )
     sent, errors = await send(info.context, caller, req, malformed, TO_AGENT_RENAMES)
     if sent is None or not sent.invites:
