@@ -217,10 +217,17 @@ async def seed(org_id: str) -> dict[str, Queue]:
     await queued(t0, "billing", s.ASSIGNED, TransferTrigger.VISITOR_REQUEST, before, 1)
     await queued(t6, "billing", s.ASSIGNED, TransferTrigger.VISITOR_REQUEST, t(2), 1)
 
+    await _seed_invites(org, t1, inviter, invitee)
+    return queues
+
+
+async def _seed_invites(org: Organization, thread: Thread, inviter: Agent, invitee: Agent) -> None:
+    """The day's invites (and one before it) on ``thread``."""
+
     async def invited(status: InviteStatus, at: datetime, answer: float | None) -> None:
         await Invite.create(
             org=org,
-            thread=t1,
+            thread=thread,
             inviter=inviter,
             invitee=invitee,
             type=InviteType.EXPERT,
@@ -238,7 +245,6 @@ async def seed(org_id: str) -> dict[str, Queue]:
     await invited(i.ACCEPTED, t(1, 5, 30), 40)
     await invited(i.WITHDRAWN, t(1, 6, 0), None)
     await invited(i.ACCEPTED, datetime(2024, 2, 29, 22, 0, tzinfo=UTC), 5)  # before the period
-    return queues
 
 
 def when(text: str) -> datetime:

@@ -58,10 +58,15 @@ async def test_create_and_update_agent_round_trip(org: Org) -> None:
     assert listed["all"] == {"totalCount": 1, "edges": [{"node": {"id": agent["id"]}}]}
     assert listed["billing"]["totalCount"] == 1 and listed["none"]["totalCount"] == 0
 
+    await _update_and_set_status(org, agent["id"])
+
+
+async def _update_and_set_status(org: Org, agent_id: str) -> None:
+    """The agent of the round trip, changed and set DO_NOT_DISTURB by an admin."""
     updated = await org.data(
         """mutation($id: ID!) { updateAgent(input: {agentId: $id, role: AGENT, skills: ["fr"], maxConcurrentThreads: 1})
              { agent { name role skills maxConcurrentThreads email } userErrors { message } } }""",
-        {"id": agent["id"]},
+        {"id": agent_id},
     )
     assert updated["updateAgent"] == {
         "agent": {
@@ -75,7 +80,7 @@ async def test_create_and_update_agent_round_trip(org: Org) -> None:
     }
     status = await org.data(
         "mutation($id: ID!) { setAgentStatus(input: {agentId: $id, status: DO_NOT_DISTURB}) { agent { status } } }",
-        {"id": agent["id"]},
+        {"id": agent_id},
     )
     assert status["setAgentStatus"]["agent"]["status"] == "DO_NOT_DISTURB"
     busy = await org.data("{ agents(filter: {status: [DO_NOT_DISTURB]}) { totalCount } }")

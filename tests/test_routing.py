@@ -186,6 +186,16 @@ async def test_routing_never_overfills_with_concurrent_enqueues(org: Org) -> Non
     assert data["queueEntries"]["totalCount"] == 11
 
 
+async def _vip_overflows_first(org: Org) -> None:
+    """VIP visitors overflow after vipMaxWaitSeconds; the others keep waiting."""
+    _, vip, _ = await enqueue(org, tier="VIP", requiredSkills=["vip"])
+    _, normal, _ = await enqueue(org, requiredSkills=["vip"])
+    await eventually(lambda: _status_is(org, vip, "OVERFLOWED"))
+    assert (await entry(org, vip))["overflowAction"] == "ESCALATE"
+    assert (await entry(org, normal))["status"] == "WAITING"
+    await asyncio.sleep(0.5)
+
+
 async def test_overflow_happens_by_itself_exactly_once(org: Org) -> None:
     await create_queue(
         org, "short", routingStrategy="MANUAL", maxWaitSeconds=1, vipMaxWaitSeconds=1, overflowAction="CALLBACK"
@@ -227,13 +237,7 @@ async def test_overflow_happens_by_itself_exactly_once(org: Org) -> None:
         done = await entry(org, entry_id)
         assert done["overflowAction"] == "CALLBACK" and done["thread"]["status"] == "BOT"
 
-        # VIP visitors overflow after vipMaxWaitSeconds; the others keep waiting.
-        _, vip, _ = await enqueue(org, tier="VIP", requiredSkills=["vip"])
-        _, normal, _ = await enqueue(org, requiredSkills=["vip"])
-        await eventually(lambda: _status_is(org, vip, "OVERFLOWED"))
-        assert (await entry(org, vip))["overflowAction"] == "ESCALATE"
-        assert (await entry(org, normal))["status"] == "WAITING"
-        await asyncio.sleep(0.5)
+        await _vip_overflows_first(org)
     finally:
         if pubsub is not None:
             listener.cancel()
