@@ -35,10 +35,9 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,18 +45,10 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import jwt  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
-import uvloop  # noqa: E402
-from websockets.client import ClientProtocol  # noqa: E402
-from websockets.frames import Opcode  # noqa: E402
-from websockets.http11 import Response  # noqa: E402
-from websockets.typing import Subprotocol  # noqa: E402
-from websockets.uri import parse_uri  # noqa: E402
+from queue_clients import _client, _open  # noqa: E402
 
 from switchboard import settings  # noqa: E402
 from tests import servers  # noqa: E402
-
-QUERY = "subscription { queuePosition { status position queueLength estimatedWaitSeconds } }"
-PROTOCOL = Subprotocol("graphql-transport-ws")
 
 
 def say(text: str = "", flush: bool = True) -> None:
@@ -71,179 +62,6 @@ def token(org: str, role: str, sub: str | None = None) -> str:
     now = int(time.time())
     claims = {"sub": sub or f"{role}-bench", "org": org, "role": role, "iat": now, "exp": now + 7200}
     return jwt.encode(claims, servers.SECRET, algorithm="HS256")
-
-
-# ---------------------------------------------------------------- client processes
-
-
-class _Widget(asyncio.Protocol):
-    """One visitor's widget: a graphql-transport-ws subscription read frame by frame.
-
-    The clients share this machine's two cores with the servers being measured,
-    so they must cost as little as possible per update. websockets' sans-I/O
-    protocol does the handshake and every frame the widget sends (masked);
-    frames from the server are read here directly: they are unmasked and
-    uvicorn never fragments them, and parsing them by hand costs a fraction of
-    the library's generator-based parser. Reading in ``data_received`` needs no
-    task or future per message, and stamps each update when its bytes arrive.
-    """
-
-    def __init__(self, url: str, visitor_token: str) -> None:
-        self.ws = ClientProtocol(parse_uri(url), subprotocols=[PROTOCOL], max_size=2**20)
-        self.token = visitor_token
-        self.first: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.on_update: Callable[[_Widget, float, dict[str, Any]], None] | None = None
-        self.on_failure: Callable[[str], None] | None = None
-        self.transport: asyncio.Transport | None = None
-        self.open = False
-        self.final = False
-        self.buffer = bytearray()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
-        self.transport = cast(asyncio.Transport, transport)
-        self.ws.send_request(self.ws.connect())
-        self._flush()
-
-    def data_received(self, data: bytes) -> None:
-        at = time.time()
-        if self.open:
-            self._read_frames(at, data)
-            return
-        self.ws.receive_data(data)
-        if self.ws.handshake_exc is not None:
-            self._fail(f"handshake failed: {self.ws.handshake_exc}")
-            return
-        for event in self.ws.events_received():
-            if isinstance(event, Response):
-                if event.status_code != 101:
-                    self._fail(f"handshake refused: {event.status_code}")
-                    return
-                # The server says nothing more until it has our connection_init.
-                self.open = True
-                init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {self.token}"}}
-                self._send(init)
-
-    def _read_frames(self, at: float, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
-        while len(buffer) >= 2:
-            size, start = buffer[1] & 0x7F, 2
-            if size == 126:
-                size, start = int.from_bytes(buffer[2:4], "big"), 4
-            elif size == 127:
-                size, start = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < start or len(buffer) < start + size:
-                return
-            opcode, payload = buffer[0] & 0x0F, bytes(buffer[start : start + size])
-            del buffer[: start + size]
-            if opcode == Opcode.TEXT:
-                self._on_message(at, json.loads(payload))
-            elif opcode == Opcode.PING:
-                self.ws.send_pong(payload)
-                self._flush()
-            elif opcode == Opcode.CLOSE:
-                self._fail(f"closed by the server: {payload!r}")
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._fail(f"connection lost: {exc}")
-
-    def _on_message(self, at: float, message: dict[str, Any]) -> None:
-        if message["type"] == "connection_ack":
-            self._send({"id": "1", "type": "subscribe", "payload": {"query": QUERY}})
-        elif message["type"] == "next":
-            update = message["payload"]["data"]["queuePosition"]
-            self.final = update["status"] != "WAITING"
-            if not self.first.done():
-                self.first.set_result(update["position"])
-            elif self.on_update is not None:
-                self.on_update(self, at, update)
-        elif message["type"] == "complete" and self.final:
-            pass  # the stream ends after the entry's final state, as it should
-        elif message["type"] != "pong":
-            self._fail(f"unexpected message: {message}")
-
-    def _send(self, message: dict[str, Any]) -> None:
-        self.ws.send_text(json.dumps(message).encode())
-        self._flush()
-
-    def _flush(self) -> None:
-        assert self.transport is not None
-        for chunk in self.ws.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-
-    def _fail(self, reason: str) -> None:
-        if not self.first.done():
-            self.first.set_exception(RuntimeError(reason))
-        elif self.on_failure is not None:
-            self.on_failure(reason)
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-async def _open(url: str, visitor_token: str) -> _Widget:
-    parsed = parse_uri(url)
-    loop = asyncio.get_running_loop()
-    _, widget = await loop.create_connection(lambda: _Widget(url, visitor_token), parsed.host, parsed.port)
-    await asyncio.wait_for(widget.first, 60)
-    return widget
-
-
-class _Round:
-    """One change: the first update each live widget receives after it was armed."""
-
-    def __init__(self, live: set[_Widget]) -> None:
-        self.pending = set(live)
-        self.got: list[tuple[float, str, int | None]] = []
-        self.ended: set[_Widget] = set()
-        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        for widget in live:
-            widget.on_update = self.on_update
-            widget.on_failure = self.on_failure
-
-    def on_update(self, widget: _Widget, at: float, update: dict[str, Any]) -> None:
-        if widget not in self.pending:
-            return
-        self.pending.discard(widget)
-        self.got.append((at, update["status"], update["position"]))
-        if update["status"] != "WAITING":
-            self.ended.add(widget)
-        if not self.pending and not self.finished.done():
-            self.finished.set_result(None)
-
-    def on_failure(self, reason: str) -> None:
-        # A watcher that can no longer be updated fails the round now, not at its timeout.
-        if not self.finished.done():
-            self.finished.set_exception(RuntimeError(reason))
-
-
-async def _client_main(urls: list[str], work: list[tuple[int, str]], pipe: Connection, rounds: int) -> None:
-    gate = asyncio.Semaphore(100)
-
-    async def open_one(server: int, visitor_token: str) -> _Widget:
-        async with gate:
-            return await _open(urls[server], visitor_token)
-
-    widgets = await asyncio.gather(*(open_one(s, t) for s, t in work))
-    pipe.send(("subscribed", [w.first.result() for w in widgets]))
-    live = set(widgets)
-    loop = asyncio.get_running_loop()
-    for _ in range(rounds):
-        round_ = _Round(live)
-        pipe.send(("armed", len(round_.pending)))
-        await asyncio.wait_for(round_.finished, 120)
-        pipe.send(("received", round_.got))
-        live -= round_.ended
-    await loop.run_in_executor(None, pipe.recv)
-    for widget in widgets:
-        widget.close()
-
-
-def _client(urls: list[str], work: list[tuple[int, str]], pipe: Connection, rounds: int) -> None:
-    uvloop.run(_client_main(urls, work, pipe, rounds))
 
 
 # ---------------------------------------------------------------- coordinator
@@ -346,6 +164,9 @@ def main(args: argparse.Namespace) -> None:
         asyncio.run(run(args, stack))
 
 
+Round = tuple[list[float], dict[str, int], int, list[str], float, float, float, float]
+
+
 async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
     urls = [stack.url(i) for i in range(len(stack.servers))]
     ws_urls = [stack.ws_url(i) for i in range(len(stack.servers))]
@@ -362,86 +183,17 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
             widget.close()
         await asyncio.sleep(1.0)
         rss_before = [rss_kb(pid) for pid in pids]
-
-        work = [(i % len(ws_urls), t) for i, t in enumerate(tokens)]
-        ctx = mp.get_context("spawn")
-        pipes, procs = [], []
-        for c in range(args.clients):
-            mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_client, args=(ws_urls, work[c :: args.clients], theirs, args.rounds))
-            proc.start()
-            pipes.append(mine)
-            procs.append(proc)
-        opened = time.perf_counter()
-        firsts: list[int] = []
-        for pipe in pipes:
-            kind, positions = await asyncio.to_thread(pipe.recv)
-            assert kind == "subscribed"
-            firsts.extend(positions)
-        say(f"subscribed: {len(firsts)} watchers in {time.perf_counter() - opened:.1f} s", flush=True)
-        assert sorted(firsts) == list(range(1, args.visitors + 1)), "every watcher got its own first position"
+        pipes, procs = await _subscribe_all(args, ws_urls, tokens)
         await asyncio.sleep(2.0)
         rss_after = [rss_kb(pid) for pid in pids]
-        per_sub_kb = (sum(rss_after) - sum(rss_before)) / args.visitors
 
         redis_client = aioredis.from_url(servers.REDIS_URL)
         channel = f"{stack.env['SWITCHBOARD_REDIS_PREFIX']}:events"
         results = []
         for round_no in range(args.rounds):
-            for pipe in pipes:
-                kind, _ = await asyncio.to_thread(pipe.recv)
-                assert kind == "armed"
-            await asyncio.sleep(1.0)
-            sql_before = [await metric(http, u, "switchboard_queue_watch_sql_statements_total") for u in urls]
-            recomputes_before = [await metric(http, u, "switchboard_queue_watch_recomputes_total") for u in urls]
-            pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
-            await pubsub.subscribe(channel)
-            seen: list[str] = []
-
-            async def count(ps: Any = pubsub, into: list[str] = seen) -> None:
-                async for message in ps.listen():
-                    into.append(json.loads(message["data"])["kind"])
-
-            counter = asyncio.create_task(count())
-            await asyncio.sleep(0.2)
-            cpu_before = [cpu_seconds(pid) for pid in pids], [cpu_seconds(p.pid) for p in procs if p.pid]
-            t0 = time.time()
-            claimed = await gql(
-                http,
-                urls[0],
-                agent_token,
-                "mutation { claimQueueEntry(input: {}) { queueEntry { id } userErrors { code } } }",
-                {},
-            )
-            assert not claimed["claimQueueEntry"]["userErrors"], claimed
-            latencies: list[float] = []
-            statuses: dict[str, int] = {}
-            for pipe in pipes:
-                kind, received = await asyncio.to_thread(pipe.recv)
-                assert kind == "received"
-                for at, status, _ in received:
-                    latencies.append(at - t0)
-                    statuses[status] = statuses.get(status, 0) + 1
-            server_cpu = sum(cpu_seconds(pid) for pid in pids) - sum(cpu_before[0])
-            client_cpu = sum(cpu_seconds(p.pid) for p in procs if p.pid) - sum(cpu_before[1])
-            await asyncio.sleep(0.5)
-            counter.cancel()
-            await pubsub.aclose()
-            sql_after = [await metric(http, u, "switchboard_queue_watch_sql_statements_total") for u in urls]
-            recomputes_after = [await metric(http, u, "switchboard_queue_watch_recomputes_total") for u in urls]
-            sql = sum(sql_after) - sum(sql_before)
-            recomputes = sum(recomputes_after) - sum(recomputes_before)
-            results.append((latencies, statuses, len(seen), seen, sql, recomputes, server_cpu, client_cpu))
-            say(
-                f"round {round_no + 1}: {len(latencies)} watchers updated ({statuses}); "
-                f"first {min(latencies) * 1000:.0f} ms, p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-                f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
-                f"last {max(latencies) * 1000:.0f} ms; redis messages {len(seen)} {sorted(set(seen))}; "
-                f"hub SQL statements {sql:.0f} (recomputes {recomputes:.0f}); "
-                f"CPU servers {server_cpu:.2f} s ({server_cpu / len(latencies) * 1e6:.0f} us per update), "
-                f"clients {client_cpu:.2f} s",
-                flush=True,
-            )
+            result = await _round(http, urls, pids, procs, pipes, redis_client, channel, agent_token)
+            results.append(result)
+            _report_round(round_no, result)
         await asyncio.sleep(1.0)
         rss_end = [rss_kb(pid) for pid in pids]
         for pipe in pipes:
@@ -449,11 +201,112 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
         for proc in procs:
             proc.join(30)
         await redis_client.aclose()
+    _summary(args, len(urls), results, rss_before, rss_after, rss_end)
 
+
+async def _subscribe_all(
+    args: argparse.Namespace, ws_urls: list[str], tokens: list[str]
+) -> tuple[list[Connection], list[Any]]:
+    """The client processes, each with its share of the widgets, all subscribed."""
+    work = [(i % len(ws_urls), t) for i, t in enumerate(tokens)]
+    ctx = mp.get_context("spawn")
+    pipes, procs = [], []
+    for c in range(args.clients):
+        mine, theirs = ctx.Pipe()
+        proc = ctx.Process(target=_client, args=(ws_urls, work[c :: args.clients], theirs, args.rounds))
+        proc.start()
+        pipes.append(mine)
+        procs.append(proc)
+    opened = time.perf_counter()
+    firsts: list[int] = []
+    for pipe in pipes:
+        kind, positions = await asyncio.to_thread(pipe.recv)
+        assert kind == "subscribed"
+        firsts.extend(positions)
+    say(f"subscribed: {len(firsts)} watchers in {time.perf_counter() - opened:.1f} s", flush=True)
+    assert sorted(firsts) == list(range(1, args.visitors + 1)), "every watcher got its own first position"
+    return pipes, procs
+
+
+async def _round(
+    http: httpx.AsyncClient,
+    urls: list[str],
+    pids: list[int],
+    procs: list[Any],
+    pipes: list[Connection],
+    redis_client: Any,
+    channel: str,
+    agent_token: str,
+) -> Round:
+    """One change (an agent claims the head) and what it cost."""
+    for pipe in pipes:
+        kind, _ = await asyncio.to_thread(pipe.recv)
+        assert kind == "armed"
+    await asyncio.sleep(1.0)
+    sql_before = [await metric(http, u, "switchboard_queue_watch_sql_statements_total") for u in urls]
+    recomputes_before = [await metric(http, u, "switchboard_queue_watch_recomputes_total") for u in urls]
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(channel)
+    seen: list[str] = []
+
+    async def count(ps: Any = pubsub, into: list[str] = seen) -> None:
+        async for message in ps.listen():
+            into.append(json.loads(message["data"])["kind"])
+
+    counter = asyncio.create_task(count())
+    await asyncio.sleep(0.2)
+    cpu_before = [cpu_seconds(pid) for pid in pids], [cpu_seconds(p.pid) for p in procs if p.pid]
+    t0 = time.time()
+    claim = "mutation { claimQueueEntry(input: {}) { queueEntry { id } userErrors { code } } }"
+    claimed = await gql(http, urls[0], agent_token, claim, {})
+    assert not claimed["claimQueueEntry"]["userErrors"], claimed
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    for pipe in pipes:
+        kind, received = await asyncio.to_thread(pipe.recv)
+        assert kind == "received"
+        for at, status, _ in received:
+            latencies.append(at - t0)
+            statuses[status] = statuses.get(status, 0) + 1
+    server_cpu = sum(cpu_seconds(pid) for pid in pids) - sum(cpu_before[0])
+    client_cpu = sum(cpu_seconds(p.pid) for p in procs if p.pid) - sum(cpu_before[1])
+    await asyncio.sleep(0.5)
+    counter.cancel()
+    await pubsub.aclose()
+    sql_after = [await metric(http, u, "switchboard_queue_watch_sql_statements_total") for u in urls]
+    recomputes_after = [await metric(http, u, "switchboard_queue_watch_recomputes_total") for u in urls]
+    sql = sum(sql_after) - sum(sql_before)
+    recomputes = sum(recomputes_after) - sum(recomputes_before)
+    return (latencies, statuses, len(seen), seen, sql, recomputes, server_cpu, client_cpu)
+
+
+def _report_round(round_no: int, result: Round) -> None:
+    latencies, statuses, _, seen, sql, recomputes, server_cpu, client_cpu = result
+    say(
+        f"round {round_no + 1}: {len(latencies)} watchers updated ({statuses}); "
+        f"first {min(latencies) * 1000:.0f} ms, p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, "
+        f"last {max(latencies) * 1000:.0f} ms; redis messages {len(seen)} {sorted(set(seen))}; "
+        f"hub SQL statements {sql:.0f} (recomputes {recomputes:.0f}); "
+        f"CPU servers {server_cpu:.2f} s ({server_cpu / len(latencies) * 1e6:.0f} us per update), "
+        f"clients {client_cpu:.2f} s",
+        flush=True,
+    )
+
+
+def _summary(
+    args: argparse.Namespace,
+    processes: int,
+    results: list[Round],
+    rss_before: list[int],
+    rss_after: list[int],
+    rss_end: list[int],
+) -> None:
+    per_sub_kb = (sum(rss_after) - sum(rss_before)) / args.visitors
     p99s = [percentile(r[0], 0.99) for r in results]
     say()
     say(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    say(f"watchers: {args.visitors} over {len(urls)} server processes, {args.rounds} changes (claim of the head)")
+    say(f"watchers: {args.visitors} over {processes} server processes, {args.rounds} changes (claim of the head)")
     say(
         f"time until every watcher has its new position: p99 {statistics.median(p99s) * 1000:.0f} ms "
         f"(median over rounds), last watcher {statistics.median([max(r[0]) for r in results]) * 1000:.0f} ms"
