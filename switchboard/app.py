@@ -24,7 +24,7 @@ from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
-from switchboard import db, features
+from switchboard import db, features, web
 from switchboard import settings as settings_module
 from switchboard.context import Context, Services
 from switchboard.observability import Telemetry, TelemetryMiddleware
@@ -98,6 +98,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def get_root_value(self, request: Any) -> None:
         return None
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return web.graphiql_page(request)
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
@@ -271,6 +274,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", _healthz),
             Route("/readyz", _readyz),
             Route("/metrics", _metrics),
+            *web.static_routes(),
         ],
         middleware=[
             Middleware(StartupReport),
