@@ -83,6 +83,8 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        # Not left running (and holding its database connections) after the run gives up on it.
+        self.stop()
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
@@ -188,11 +190,17 @@ def postgres_stack(
     )
     stack = Stack("postgres", env)
     stack.cleanup.append(name)
-    migrate(env)
     for i in range(processes):
         stack.servers.append(Server(env, free_port(), workdir / f"server-{i}.log"))
-    for server in stack.servers:
-        server.start()
+    try:
+        migrate(env)
+        for server in stack.servers:
+            server.start()
+    except BaseException:
+        # running() never gets this stack to clean up: stop what started and drop the database here.
+        stack.stop()
+        drop_pg_database(name)
+        raise
     return stack
 
 
