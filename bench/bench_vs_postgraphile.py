@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import json
 import shutil
 import statistics
@@ -45,7 +44,7 @@ import jwt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import dashboard, engines, gen_data, loadgen, profile_top, sqlcount  # noqa: E402
+from bench import cpu, dashboard, engines, gen_data, inprocess, loadgen, profile_top  # noqa: E402
 from bench.dataset import ORG  # noqa: E402
 from tests import servers  # noqa: E402
 
@@ -61,6 +60,9 @@ class Measurement:
     engine: str
     query: str
     result: loadgen.WrkResult
+    # CPU milliseconds per answered request: the engine's process, PostgreSQL's backends.
+    server_ms: float
+    database_ms: float
 
 
 @dataclass
@@ -84,29 +86,51 @@ def admin_token() -> str:
     return jwt.encode(claims, servers.SECRET, algorithm="HS256")
 
 
-def measure(run: Run, engine: str, url: str, queries: Mapping[str, str]) -> list[Measurement]:
+def measure(
+    run: Run, engine: str, server: engines.Running, queries: Mapping[str, str], database: str | None
+) -> list[Measurement]:
+    """Each query under wrk; ``database`` names the PostgreSQL database whose backends' CPU counts."""
     done = []
     for name, query in queries.items():
-        lua = run.workdir / f"{engine.split()[0]}-{name}.lua"
-        loadgen.script(lua, json.dumps({"query": query}), {**JSON, **run.headers})
-        _, size = dashboard.fetch(url, query, run.headers)
-        drain = functools.partial(dashboard.fetch, url, query, run.headers)
-        result = loadgen.wrk(f"{url}/graphql", lua, run.load, drain)
-        # Equal work under load too: every answer as big as the verified one (the headers
-        # add at most a few hundred bytes), and the query still answers afterwards.
-        per_answer = result.bytes_read / max(1, result.requests)
-        dashboard.fetch(url, query, run.headers)
-        if result.non_2xx or result.socket_errors or not size <= per_answer <= size + 1000:
-            raise RuntimeError(
-                f"{engine} {name}: errors in the measured run ({size} bytes expected per answer)"
-                f"\n{result.command}\n{result.output}"
-            )
-        _out(
-            f"  {engine:34} {name:22} {result.requests_per_second:9,.0f} req/s"
-            f"  p50 {result.p50_ms:7.1f} ms  p99 {result.p99_ms:7.1f} ms"
-        )
-        done.append(Measurement(engine, name, result))
+        m = measure_one(run, engine, server, name, query, database)
+        _out(f"  {engine:34} {name:22} {_figures(m)}")
+        done.append(m)
     return done
+
+
+def measure_one(
+    run: Run, engine: str, server: engines.Running, name: str, query: str, database: str | None
+) -> Measurement:
+    lua = run.workdir / f"{engine.split()[0]}-{name}.lua"
+    loadgen.script(lua, json.dumps({"query": query}), {**JSON, **run.headers})
+    _, size = dashboard.fetch(server.url, query, run.headers)
+    readings: list[cpu.Snapshot] = []
+
+    def settle() -> None:
+        dashboard.fetch(server.url, query, run.headers)
+        readings.append(cpu.snapshot(server.pid, database))
+
+    result = loadgen.wrk(f"{server.url}/graphql", lua, run.load, settle)
+    server_s, database_s = cpu.spent(readings[0], server.pid, database)
+    # Equal work under load too: every answer as big as the verified one (the headers
+    # add at most a few hundred bytes), and the query still answers afterwards.
+    per_answer = result.bytes_read / max(1, result.requests)
+    dashboard.fetch(server.url, query, run.headers)
+    if result.non_2xx or result.socket_errors or not size <= per_answer <= size + 1000:
+        raise RuntimeError(
+            f"{engine} {name}: errors in the measured run ({size} bytes expected per answer)"
+            f"\n{result.command}\n{result.output}"
+        )
+    n = max(1, result.requests)
+    return Measurement(engine, name, result, 1000 * server_s / n, 1000 * database_s / n)
+
+
+def _figures(m: Measurement) -> str:
+    r = m.result
+    return (
+        f"{r.requests_per_second:9,.0f} req/s  p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms"
+        f"  cpu/req {m.server_ms:6.2f} ms server, {m.database_ms:5.2f} ms postgres"
+    )
 
 
 def check_dashboard(engine: str, url: str, run: Run, queries: Mapping[str, str]) -> None:
@@ -120,69 +144,95 @@ def one_round(run: Run) -> list[Measurement]:
     done: list[Measurement] = []
     with engines.switchboard(run.database, run.workdir) as sb:
         check_dashboard(SB_PG, sb.url, run, dashboard.SWITCHBOARD)
-        done += measure(run, SB_PG, sb.url, dashboard.SWITCHBOARD)
+        done += measure(run, SB_PG, sb, dashboard.SWITCHBOARD, run.database)
     with engines.postgraphile(run.postgraphile_cli, run.database, run.workdir) as pg:
         check_dashboard(POSTGRAPHILE, pg.url, run, dashboard.POSTGRAPHILE)
-        done += measure(run, POSTGRAPHILE, pg.url, dashboard.POSTGRAPHILE)
+        done += measure(run, POSTGRAPHILE, pg, dashboard.POSTGRAPHILE, run.database)
     trivial = {"trivial": dashboard.SWITCHBOARD["trivial"]}
     with engines.switchboard(None, run.workdir) as sqlite:
-        done += measure(run, SB_SQLITE, sqlite.url, trivial)
+        done += measure(run, SB_SQLITE, sqlite, trivial, None)
     with engines.bare_starlette(run.workdir) as bare:
-        done += measure(run, BARE, bare.url, trivial)
+        done += measure(run, BARE, bare, trivial, None)
     return done
 
 
-def summary(done: list[Measurement]) -> dict[tuple[str, str], tuple[float, float, float, list[float]]]:
-    """(engine, query) -> median req/s, median p50, median p99, every round's req/s."""
-    groups: dict[tuple[str, str], list[loadgen.WrkResult]] = {}
+@dataclass(frozen=True)
+class Figures:
+    """Medians over the rounds of one (engine, query), and every round's requests/s."""
+
+    rate: float
+    p50: float
+    p99: float
+    server_ms: float
+    database_ms: float
+    rates: list[float]
+
+
+def summary(done: list[Measurement]) -> dict[tuple[str, str], Figures]:
+    groups: dict[tuple[str, str], list[Measurement]] = {}
     for m in done:
-        groups.setdefault((m.engine, m.query), []).append(m.result)
+        groups.setdefault((m.engine, m.query), []).append(m)
     return {
-        key: (
-            statistics.median(r.requests_per_second for r in results),
-            statistics.median(r.p50_ms for r in results),
-            statistics.median(r.p99_ms for r in results),
-            [r.requests_per_second for r in results],
+        key: Figures(
+            statistics.median(m.result.requests_per_second for m in ms),
+            statistics.median(m.result.p50_ms for m in ms),
+            statistics.median(m.result.p99_ms for m in ms),
+            statistics.median(m.server_ms for m in ms),
+            statistics.median(m.database_ms for m in ms),
+            [m.result.requests_per_second for m in ms],
         )
-        for key, results in groups.items()
+        for key, ms in groups.items()
     }
+
+
+RATIOS = (
+    ("dashboard: switchboard / postgraphile (bar 0.5, goal 1)", (SB_PG, "dashboard"), (POSTGRAPHILE, "dashboard")),
+    (
+        "dashboard+totalCount: switchboard / postgraphile",
+        (SB_PG, "dashboard+totalCount"),
+        (POSTGRAPHILE, "dashboard+totalCount"),
+    ),
+    ("trivial: switchboard SQLite / bare starlette (bar 0.3)", (SB_SQLITE, "trivial"), (BARE, "trivial")),
+    ("trivial: switchboard PostgreSQL / bare starlette", (SB_PG, "trivial"), (BARE, "trivial")),
+)
 
 
 def report(done: list[Measurement], rounds: int, load: loadgen.Load) -> None:
     figures = summary(done)
     _out()
     wrk = f"wrk -t1 -c{load.connections} -d{load.seconds}s after a {load.warmup}s warm-up"
-    _out(f"== results: median of {rounds} round(s); {wrk}")
-    _out(f"{'query':22} {'engine':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  rounds")
-    for (engine, query), (rate, p50, p99, each) in figures.items():
-        rounds_text = ", ".join(f"{r:,.0f}" for r in each)
-        _out(f"{query:22} {engine:34} {rate:9,.0f} {p50:8.1f} {p99:8.1f}  {rounds_text}")
-    ratios = [
-        ("dashboard: switchboard / postgraphile (bar 0.5, goal 1)", (SB_PG, "dashboard"), (POSTGRAPHILE, "dashboard")),
-        (
-            "dashboard+totalCount: switchboard / postgraphile",
-            (SB_PG, "dashboard+totalCount"),
-            (POSTGRAPHILE, "dashboard+totalCount"),
-        ),
-        ("trivial: switchboard SQLite / bare starlette (bar 0.3)", (SB_SQLITE, "trivial"), (BARE, "trivial")),
-        ("trivial: switchboard PostgreSQL / bare starlette", (SB_PG, "trivial"), (BARE, "trivial")),
-    ]
+    _out(f"== results: median of {rounds} round(s); {wrk}; CPU ms per request of the engine's process and of")
+    _out("   the PostgreSQL backends serving it")
+    _out(f"{'query':22} {'engine':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms':>7} {'pg ms':>6}  rounds")
+    for (engine, query), f in figures.items():
+        each = ", ".join(f"{r:,.0f}" for r in f.rates)
+        _out(
+            f"{query:22} {engine:34} {f.rate:9,.0f} {f.p50:8.1f} {f.p99:8.1f}"
+            f" {f.server_ms:7.2f} {f.database_ms:6.2f}  {each}"
+        )
     _out()
-    for label, top, bottom in ratios:
+    for label, top, bottom in RATIOS:
         if top in figures and bottom in figures:
-            _out(f"ratio {label}: {figures[top][0] / figures[bottom][0]:.3f}")
+            a, b = figures[top], figures[bottom]
+            # Where the engine's own process is the bottleneck, its CPU per request bounds its rate.
+            by_cpu = b.server_ms / a.server_ms if a.server_ms else float("nan")
+            _out(f"ratio {label}: {a.rate / b.rate:.3f} by req/s, {by_cpu:.3f} by server CPU per request")
 
 
 def count_statements(run: Run) -> None:
-    bodies = dict(dashboard.SWITCHBOARD)
     url = servers.pg_database_url(run.database)
     token = run.headers["Authorization"].split()[1]
-    counted = asyncio.run(sqlcount.statements(url, servers.SECRET, token, bodies))
+
+    async def count() -> dict[str, list[inprocess.Statement]]:
+        async with inprocess.running(url, servers.SECRET) as app:
+            return await inprocess.statements(app, token, dashboard.SWITCHBOARD)
+
+    counted = asyncio.run(count())
     _out()
     _out("SQL statements per request, Switchboard on PostgreSQL (counted in-process; PostGraphile: 1 per query):")
     for name, statements in counted.items():
         _out(f"  {name:22} {len(statements)}")
-        for sql in statements:
+        for sql, _ in statements:
             _out(f"      {' '.join(sql.split())[:160]}")
 
 

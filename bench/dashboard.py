@@ -21,7 +21,7 @@ from bench.dataset import ORG
 from switchboard import ids
 
 PAGE = 20
-_SB_NODE = "id subject createdAt primaryAgent { name } collaborators { role permission agent { name } }"
+SB_NODE = "id subject createdAt primaryAgent { name } collaborators { role permission agent { name } }"
 _SB_ARGS = f"filter: {{status: [ACTIVE]}}, orderBy: {{field: CREATED_AT, direction: DESC}}, first: {PAGE}"
 _PG_NODE = (
     "id subject createdAt primaryAgent { name }"
@@ -30,9 +30,9 @@ _PG_NODE = (
 _PG_ARGS = f'condition: {{orgId: "{ORG}", status: "ACTIVE"}}, orderBy: [CREATED_AT_DESC], first: {PAGE}'
 
 SWITCHBOARD = {
-    "dashboard": f"query Dashboard {{ threads({_SB_ARGS}) {{ edges {{ node {{ {_SB_NODE} }} }} }} }}",
+    "dashboard": f"query Dashboard {{ threads({_SB_ARGS}) {{ edges {{ node {{ {SB_NODE} }} }} }} }}",
     "dashboard+totalCount": (
-        f"query DashboardCount {{ threads({_SB_ARGS}) {{ totalCount edges {{ node {{ {_SB_NODE} }} }} }} }}"
+        f"query DashboardCount {{ threads({_SB_ARGS}) {{ totalCount edges {{ node {{ {SB_NODE} }} }} }} }}"
     ),
     "trivial": "{ viewer { role } }",
 }

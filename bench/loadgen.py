@@ -75,18 +75,18 @@ def script(path: Path, body: str, headers: Mapping[str, str]) -> Path:
     return path
 
 
-def wrk(url: str, lua: Path, load: Load, drain: Callable[[], object] | None = None) -> WrkResult:
-    """A warm-up run (discarded), then the measured run.
+def wrk(url: str, lua: Path, load: Load, before: Callable[[], object] | None = None) -> WrkResult:
+    """A warm-up run (discarded), ``before()``, then the measured run.
 
-    wrk stops with requests in flight; ``drain`` (one request answered in turn)
-    waits until the server has finished them, so that the measured run does not
-    start behind the warm-up's backlog.
+    wrk stops with requests in flight: ``before`` should send one request and wait
+    for its answer, so that the measured run does not start behind the warm-up's
+    backlog (and take any reading that the measured run is compared with).
     """
     base = ["wrk", "-t1", f"-c{load.connections}", f"--timeout={load.timeout}s", "--latency", "-s", str(lua)]
     if load.warmup > 0:
         subprocess.run([*base, f"-d{load.warmup}s", url], capture_output=True, check=True)
-        if drain is not None:
-            drain()
+    if before is not None:
+        before()
     command = [*base, f"-d{load.seconds}s", url]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return parse(done.stdout, " ".join(command))
