@@ -1,27 +1,34 @@
 """Switchboard against PostGraphile 4 and a bare Starlette endpoint, same data, same machine (issue 11).
 
     .venv/bin/python bench/bench_vs_postgraphile.py [--scale 1] [--db NAME] [--keep-db] [--fresh-data]
-        [--seconds 8] [--connections 32] [--warmup 2] [--rounds 1] [--profile DIR]
+        [--seconds 8] [--connections 32] [--warmup 2] [--rounds 1] [--profile DIR] [--no-count]
 
 1. Generates the data set (``bench/gen_data.py``: 500 agents, 100k threads, 200k
-   collaborators, 300k invites at scale 1) or reuses a database made for it.
-2. Installs PostGraphile 4.14.1 from npm into a scratch folder (once).
+   collaborators, 300k invites at scale 1, plus the indexes each engine's
+   dashboard needs) or reuses a database made for it.
+2. Installs PostGraphile 4.14.1 and the simplify inflector from npm into a
+   scratch folder (once); needs npm and wrk.
 3. Runs, in turn and one process each: Switchboard on PostgreSQL + Redis,
-   PostGraphile on the same database, Switchboard on SQLite, bare Starlette.
-   Before an engine is measured its dashboard must equal the page read from the
-   database directly (same threads, primary agents and collaborators; the same
-   total). wrk (one thread, 32 connections, 8 s after a 2 s warm-up) then drives:
-   the dashboard, the dashboard with ``totalCount``, and ``{ viewer { role } }``
-   (Switchboard on both databases and the bare endpoint). A measured run must
-   have no non-2xx response or socket error, and the query must still answer
-   without error right after it.
-4. Prints requests/s, p50 and p99 for each, the ratios the issue sets bars on,
-   and the SQL statements Switchboard runs per request (counted in-process).
+   PostGraphile (CLI, no query log, no JWT) on the same database, Switchboard on
+   SQLite, bare Starlette. Before an engine is measured its dashboard must equal
+   the page read from the database directly (same threads, primary agents and
+   collaborators; the same total). wrk (one thread, 32 connections, 8 s after a
+   2 s warm-up) then drives the dashboard, the dashboard with ``totalCount``, and
+   ``{ viewer { role } }`` (Switchboard on both databases and the bare endpoint).
+   A measured run must have no non-2xx response and no socket error, every answer
+   the size of the verified one, and the query must still answer right after.
+4. Prints requests/s, p50 and p99 for each, the CPU time per request of the
+   engine's process and of the PostgreSQL backends serving it (steadier than
+   requests/s on a shared machine), the ratios the issue sets bars on, and the
+   SQL statements Switchboard runs per request (counted in-process).
 5. With ``--profile DIR``: one more dashboard run on Switchboard under py-spy
-   (``DIR/dashboard.txt`` collapsed stacks, ``DIR/dashboard.svg`` flame graph) and
-   its top functions.
+   (``DIR/dashboard.txt`` collapsed stacks for ``bench/profile_top.py``,
+   ``DIR/dashboard.svg`` flame graph) and its top functions.
 
-Servers are stopped whatever happens; the database is dropped unless ``--keep-db``.
+PostgreSQL is the tests' (``SWITCHBOARD_TEST_PG``, an admin URL such as
+``postgres://root@127.0.0.1:5432/test``); point it at a server of its own when
+the shared one is short of connections. Servers are stopped whatever happens;
+the database is dropped unless ``--keep-db``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -39,6 +47,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import jwt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,8 +241,17 @@ def count_statements(run: Run) -> None:
     _out("SQL statements per request, Switchboard on PostgreSQL (counted in-process; PostGraphile: 1 per query):")
     for name, statements in counted.items():
         _out(f"  {name:22} {len(statements)}")
-        for sql, _ in statements:
-            _out(f"      {' '.join(sql.split())[:160]}")
+        for sql, values in statements:
+            _out(f"      {_brief(sql)}  -- {len(values or [])} parameters")
+
+
+def _brief(sql: str) -> str:
+    """A statement on one line, its column list shortened to a count."""
+    sql = " ".join(sql.split())
+    columns = re.match(r"SELECT (.+?) FROM ", sql)
+    if columns and "," in columns.group(1):
+        sql = f"SELECT <{columns.group(1).count(',') + 1} columns>{sql[columns.end() - 6 :]}"
+    return sql if len(sql) <= 220 else sql[:217] + "..."
 
 
 def profile(run: Run, folder: Path) -> None:
@@ -257,6 +275,25 @@ def profile(run: Run, folder: Path) -> None:
     _out("\n".join(profile_top.table(profile_top.read(folder / "dashboard.txt"), 45, None)))
 
 
+async def _free_connections() -> int:
+    conn = await asyncpg.connect(servers.PG_ADMIN_URL.replace("postgres://", "postgresql://", 1))
+    try:
+        limit = int(await conn.fetchval("SHOW max_connections"))
+        return limit - int(await conn.fetchval("SELECT count(*) FROM pg_stat_activity"))
+    finally:
+        await conn.close()
+
+
+def _check_headroom() -> None:
+    """Switchboard's pool (up to 20), PostGraphile's (10) and the in-process count (20) need connections."""
+    free = asyncio.run(_free_connections())
+    if free < 55:
+        _out(
+            f"warning: PostgreSQL has {free} free connections; an engine may fail to connect. Point"
+            " SWITCHBOARD_TEST_PG at a PostgreSQL of the benchmark's own (its 'postgres://.../db' admin URL)."
+        )
+
+
 def _step(label: str, action: Callable[[], object]) -> None:
     started = time.perf_counter()
     action()
@@ -273,7 +310,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=1, help="every engine in turn, this many times; medians")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of every engine in turn (medians); 0: none")
     parser.add_argument("--profile", type=Path, help="folder for a py-spy profile of Switchboard's dashboard")
     parser.add_argument("--no-count", action="store_true", help="skip counting Switchboard's SQL statements")
     parser.add_argument("--npm-dir", type=Path, default=Path(tempfile.gettempdir()) / "switchboard-bench-postgraphile")
@@ -287,6 +324,7 @@ def main() -> None:
     database = args.db or gen_data.default_name(args.scale)
     workdir = Path(tempfile.mkdtemp(prefix="switchboard-vs-postgraphile-"))
     try:
+        _check_headroom()
         _step("data set", lambda: gen_data.ensure(database, args.scale, args.seed, fresh=args.fresh_data))
         cli = engines.install_postgraphile(args.npm_dir)
         expected = asyncio.run(dashboard.expected(servers.pg_database_url(database)))
@@ -300,7 +338,8 @@ def main() -> None:
         for n in range(args.rounds):
             _out(f"== round {n + 1} of {args.rounds}")
             done += one_round(run)
-        report(done, args.rounds, load)
+        if done:
+            report(done, args.rounds, load)
         if not args.no_count:
             count_statements(run)
         if args.profile:

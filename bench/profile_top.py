@@ -1,6 +1,6 @@
 """Top functions of a py-spy profile in its raw (collapsed stacks) format, inclusive and self.
 
-    .venv/bin/python bench/profile_top.py PROFILE.txt [--top 40] [--match switchboard]
+    .venv/bin/python bench/profile_top.py PROFILE.txt [--top 40] [--match switchboard] [--packages]
 
 ``py-spy record --format raw`` writes one line per distinct stack: frames from the
 outermost to the innermost, ``;``-separated, then the number of samples. A
@@ -66,13 +66,28 @@ def table(profile: Profile, top: int, match: str | None) -> list[str]:
     return lines
 
 
+def packages(profile: Profile) -> list[str]:
+    """Self samples by top-level package (where the CPU is actually spent)."""
+    by_package: Counter[str] = Counter()
+    for name, count in profile.own.items():
+        path = name.rsplit("(", 1)[-1]
+        by_package[path.split("/", 1)[0] if "/" in path else path.rstrip(")")] += count
+    lines = ["self%  package"]
+    for package, count in by_package.most_common():
+        lines.append(f"{100 * count / max(1, profile.samples):5.1f}  {package}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--match", help="only functions whose name or file contains this")
+    parser.add_argument("--packages", action="store_true", help="self samples by package instead")
     args = parser.parse_args()
-    sys.stdout.write("\n".join(table(read(args.profile), args.top, args.match)) + "\n")
+    profile = read(args.profile)
+    lines = packages(profile) if args.packages else table(profile, args.top, args.match)
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
