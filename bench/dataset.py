@@ -32,6 +32,9 @@ from typing import Any, TypeVar
 ORG = "bench-org"
 AGENTS = 500
 SPAN = timedelta(days=180)
+# The newest thread starts this long before generation, so that its assignment,
+# helpers and invites (minutes later) are all in the past too.
+MARGIN = timedelta(minutes=10)
 DEPARTMENTS = ("billing", "sales", "support", "returns", "shipping", "tech", "vip", "onboarding")
 SKILLS = ("en", "fr", "de", "es", "billing", "tech", "returns", "vip")
 # Non-primary roles and the permission their invite type gives by default.
@@ -121,7 +124,7 @@ class Builder:
         self.sizes = sizes
         self.rng = random.Random(seed)
         self.now = now
-        self.start = now - SPAN
+        self.start = now - MARGIN - SPAN
         self.tables = {name: Table(columns) for name, columns in COLUMNS.items()}
         self.threads: list[Thread] = []
         self.tiers: list[str] = []
@@ -191,7 +194,8 @@ class Builder:
                 turn += 1
                 t.assigned_at = created + timedelta(seconds=self.rng.randint(10, 120))
             if status in ("RESOLVED", "CLOSED"):
-                t.ended_at = created + timedelta(minutes=self.rng.randint(5, 120))
+                # After every helper has joined (at most a few minutes after the assignment).
+                t.ended_at = created + timedelta(minutes=self.rng.randint(10, 120))
             self.threads.append(t)
             self._thread_row(t)
 
@@ -302,7 +306,7 @@ class Builder:
             created = t.assigned_at + (end - t.assigned_at) * self.rng.random()
             invitee = self._free_agent(t, active=False) or (t.primary or 0) % AGENTS + 1
             status = self.pick(CLOSED_INVITE_STATUSES, (35, 35, 15, 15))
-            answered = created + timedelta(seconds=40) if status == "REJECTED" else None
+            answered = min(created + timedelta(seconds=40), self.now) if status == "REJECTED" else None
             role, permission = self.rng.choice(HELPER_ROLES)
             self._invite(t, invitee, role, permission, status, created, answered)
 
