@@ -99,16 +99,6 @@ def test_token_elsewhere_refuses_instead_of_making_a_secret_the_server_does_not_
     assert list(workdir.iterdir()) == []  # nothing created
 
 
-def test_migrate_says_what_it_applied(workdir: Path) -> None:
-    env = servers.base_env({"SWITCHBOARD_DATABASE_URL": f"sqlite://{workdir / 'fresh.db'}"})
-    first = _cli("migrate", env=env, cwd=workdir)
-    assert first.returncode == 0, first.stderr
-    assert first.stdout.startswith("applied 2 migration(s)") and "0001_initial, 0002_event_counter_row" in first.stdout
-    assert str(workdir / "fresh.db") in first.stdout
-    again = _cli("migrate", env=env, cwd=workdir)
-    assert again.returncode == 0 and "is up to date (no migration to apply)" in again.stdout, again.stdout
-
-
 async def test_root_page_points_to_graphiql_health_and_metrics(org: Org) -> None:
     page = await org.http.get(f"{org.stack.url()}/", headers={"Accept": "text/html,application/xhtml+xml"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
