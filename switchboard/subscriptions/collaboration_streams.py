@@ -158,13 +158,17 @@ async def invite_events(info: InfoT, after: str | None) -> AsyncIterator[InviteE
     """Invite events whose audience holds the calling agent (inviter, invitee, deciding supervisors)."""
     ctx = info.context
     agent = await ctx.require_agent()
-    me, org = agent.id, ctx.tenant.org
+    return _invite_events(ctx, agent.id, _after(after))
+
+
+async def _invite_events(ctx: Context, me: int, after: int | None) -> AsyncIterator[InviteEvent]:
+    org = ctx.tenant.org
     shared = event_rows(ctx)
 
     def mine(event: BusEvent) -> bool:
         return event.org == org and event.topic == "invite" and event.kind in INVITE_KINDS and me in event.audience
 
-    async for event in ctx.bus.stream([("agent", me)], ReplayFilter(org, ("invite",)), mine, after=_after(after)):
+    async for event in ctx.bus.stream([("agent", me)], ReplayFilter(org, ("invite",)), mine, after=after):
         rows = await shared.get(event)
         _prime(ctx, rows)
         if rows.invite is None:
@@ -211,6 +215,17 @@ async def thread_events(info: InfoT, thread_id: str, after: str | None) -> Async
     me = principal.agent_id
     if needs_place and not await _has_place(ctx, pk, me):
         raise Forbidden("you have no permission on this thread")
+    # Events up to here happened before the place was checked: one that took the
+    # caller's place may since have been undone (they were invited back), so a
+    # replayed departure is checked against the current place, not believed.
+    checked_at = ctx.bus.last_seq
+    return _thread_events(ctx, pk, seq, me if needs_place else None, checked_at)
+
+
+async def _thread_events(
+    ctx: Context, pk: int, after: int | None, watcher: int | None, checked_at: int
+) -> AsyncIterator[ThreadEvent]:
+    """``watcher``: the agent whose place the stream depends on (None for supervisors and admins)."""
     org = ctx.tenant.org
     shared = event_rows(ctx)
 
@@ -218,23 +233,19 @@ async def thread_events(info: InfoT, thread_id: str, after: str | None) -> Async
         return event.org == org and event.topic == "thread" and event.kind in THREAD_KINDS
 
     flt = ReplayFilter(org, ("thread",), thread_id=pk)
-    # Events up to here happened before the place was checked: one that took the
-    # caller's place may since have been undone (they were invited back), so a
-    # replayed departure is checked against the current place, not believed.
-    checked_at = ctx.bus.last_seq
     # aclosing: ending early (a revoked place) unregisters the bus subscriber at
     # once, not whenever the abandoned generator is collected.
-    async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after=seq)) as events:
+    async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after=after)) as events:
         async for event in events:
             rows = await shared.get(event)
             _prime(ctx, rows)
             if rows.thread is not None:
                 yield _render(event, rows)
-            if needs_place:
-                revoked = _revokes(event, me)
+            if watcher is not None:
+                revoked = _revokes(event, watcher)
                 if revoked and event.seq <= checked_at:
                     revoked = None
-                if revoked or (revoked is None and not await _has_place(ctx, pk, me)):
+                if revoked or (revoked is None and not await _has_place(ctx, pk, watcher)):
                     return
 
 

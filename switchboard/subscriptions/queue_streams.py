@@ -14,7 +14,7 @@ at most ``STATS_PER_SECOND`` times a second, and every
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import strawberry
 from graphql import GraphQLError
@@ -61,24 +61,24 @@ async def _entry_to_watch(ctx: Context, queue_entry_id: str | None, thread_id: s
 
 
 async def queue_position(
-    info: InfoT,
-    queue_entry_id: str | None,
-    thread_id: str | None,
-    refuse: Callable[[InfoT, Forbidden], Awaitable[None]],
+    info: InfoT, queue_entry_id: str | None, thread_id: str | None
 ) -> AsyncIterator[QueuePositionUpdate]:
+    """The entry's stream, once the caller may watch it (refused before it starts otherwise)."""
     ctx = info.context
-    try:
-        entry = await _entry_to_watch(ctx, queue_entry_id, thread_id)
-    except Forbidden as error:
-        await refuse(info, error)
-        return
+    entry = await _entry_to_watch(ctx, queue_entry_id, thread_id)
     hub: QueueWatchHub = ctx.services.extensions[HUB]
-    entry_gid = strawberry.ID(ids.encode("QueueEntry", entry.id))
-    thread_gid = strawberry.ID(ids.encode("Thread", entry.thread_id))
-    watcher = hub.watch(ctx.principal.org, entry.queue_id, entry.id)
+    positions = _positions(hub, ctx.principal.org, entry.queue_id, entry.id, entry.thread_id)
     # The connection may live for hours: keep nothing per request beyond the slot.
     ctx.reset_loaders()
-    del entry
+    return positions
+
+
+async def _positions(
+    hub: QueueWatchHub, org: str, queue_id: int, entry_id: int, thread_id: int
+) -> AsyncIterator[QueuePositionUpdate]:
+    entry_gid = strawberry.ID(ids.encode("QueueEntry", entry_id))
+    thread_gid = strawberry.ID(ids.encode("Thread", thread_id))
+    watcher = hub.watch(org, queue_id, entry_id)
     try:
         while True:
             place = await watcher.next()
@@ -99,6 +99,7 @@ async def queue_position(
 
 
 async def queue_stats(info: InfoT, queue_id: str) -> AsyncIterator[QueueStats]:
+    """The queue's figures, once the caller may watch them (refused before they start otherwise)."""
     ctx = info.context
     principal = ctx.require(Role.ADMIN, Role.ANALYST, Role.AGENT)
     if principal.role is Role.AGENT and not await ctx.is_supervisor():
@@ -106,9 +107,12 @@ async def queue_stats(info: InfoT, queue_id: str) -> AsyncIterator[QueueStats]:
     pk = arg_pk(queue_id, "Queue")
     if await ctx.tenant.get(QueueRow, pk) is None:
         raise _not_found("queue")
-    hub: QueueStatsHub = ctx.services.extensions[STATS_HUB]
-    slot = hub.watch(principal.org, pk)
     ctx.reset_loaders()
+    return _stats(ctx.services.extensions[STATS_HUB], principal.org, pk)
+
+
+async def _stats(hub: QueueStatsHub, org: str, queue_pk: int) -> AsyncIterator[QueueStats]:
+    slot = hub.watch(org, queue_pk)
     try:
         while True:
             yield stats_of(await slot.next())
