@@ -17,7 +17,6 @@ import asyncio
 import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ import jwt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import loadgen  # noqa: E402
 from tests import servers  # noqa: E402
 
 QUERY = "{ viewer { role } }"
@@ -46,20 +46,11 @@ def _out(line: str) -> None:
 
 
 def _wrk(url: str, token: str, seconds: int, concurrency: int, workdir: Path) -> None:
-    script = workdir / "post.lua"
-    body = json.dumps({"query": QUERY})
-    script.write_text(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(body)}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-    )
-    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), f"{url}/graphql"]
-    # Warm-up (imports, connection pools, first queries).
-    subprocess.run([*command[:3], "-d2s", *command[5:]], capture_output=True, check=True)
-    _out("$ " + " ".join(command))
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    _out(done.stdout.rstrip())
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    lua = loadgen.script(workdir / "post.lua", json.dumps({"query": QUERY}), headers)
+    result = loadgen.wrk(f"{url}/graphql", lua, loadgen.Load(connections=concurrency, seconds=seconds))
+    _out("$ " + result.command)
+    _out(result.output.rstrip())
 
 
 async def _httpx(url: str, token: str, seconds: int, concurrency: int) -> None:

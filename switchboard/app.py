@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import html
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -16,15 +17,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.asgi import GraphQL
 
-from switchboard import db
+from switchboard import db, serving, web, wsconnection
 from switchboard import settings as settings_module
 from switchboard.graphql.context import Context
 from switchboard.graphql.schema import schema
@@ -36,36 +34,13 @@ from switchboard.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class _WebSocketAdapter(ASGIWebSocketAdapter):
-    async def send_json(self, message: Any) -> None:
-        # A forbidden subscription closes the socket (4403) from inside the
-        # operation; strawberry's final "complete" must not fail on it.
-        if self.ws.application_state == WebSocketState.DISCONNECTED:
-            return
-        await super().send_json(message)
-
-    async def close(self, code: int, reason: str) -> None:
-        # We may already have closed it with our own code (4401); don't fail on the second close.
-        if self.ws.application_state == WebSocketState.DISCONNECTED:
-            return
-        with contextlib.suppress(RuntimeError):
-            await self.ws.close(code=code, reason=reason)
-
-
 _HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
 
 
-class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)
-        # The cancelled init timer (with its CancelledError traceback and frames)
-        # would otherwise stay referenced for the connection's whole life.
-        self.connection_init_timeout_task = None
-
-
 class GraphQLEndpoint(GraphQL[Context, None]):
-    websocket_adapter_class = _WebSocketAdapter  # type: ignore[assignment]
-    graphql_transport_ws_handler_class = _TransportWSHandler
+    websocket_adapter_class = wsconnection.WebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = wsconnection.TransportWSHandler
+    graphql_ws_handler_class = wsconnection.LegacyWSHandler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,24 +67,40 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         services: Services = request.app.state.services
         context = Context(services, request=request)
-        context.authenticate(request.headers.get("authorization"))
+        await context.authenticate(request.headers.get("authorization"))
         return context
 
     async def get_root_value(self, request: Any) -> None:
         return None
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return web.graphiql_page(request)
+
     async def on_ws_connect(self, context: Context) -> Any:
-        params = context.connection_params or {}
-        for key in ("Authorization", "authorization", "token"):
-            if params.get(key):
-                context.authenticate(params[key])
-                break
-        if not context.authenticated:
-            websocket: WebSocket = context.request
-            with contextlib.suppress(RuntimeError):
-                await websocket.close(code=4401, reason="Unauthorized")
-            raise ConnectionRejectionError()
+        await wsconnection.on_connect(context)
         return None
+
+
+# What ``GET /`` points to (the static widget and console join this list when they land).
+_LINKS = (
+    ("/graphql", "GraphiQL (in a browser) and the GraphQL endpoint (POST, WebSocket)"),
+    ("/healthz", "the process is up"),
+    ("/readyz", "the database (and Redis) answer: 200 or 503"),
+    ("/metrics", "Prometheus metrics"),
+)
+
+
+async def _index(request: Request) -> Response:
+    """A newcomer's landing page: where things are, in HTML for browsers and JSON for the rest."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse({"name": "Switchboard", "links": {path: what for path, what in _LINKS}})
+    items = "".join(f'<li><a href="{path}">{path}</a>: {html.escape(what)}</li>' for path, what in _LINKS)
+    return HTMLResponse(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Switchboard</title></head><body>"
+        f"<h1>Switchboard</h1><p>A GraphQL API for customer-service teams.</p><ul>{items}</ul>"
+        "<p>Calls need <code>Authorization: Bearer &lt;token&gt;</code>; "
+        "<code>switchboard token --role admin --org ORG</code> prints one.</p></body></html>"
+    )
 
 
 async def _healthz(request: Request) -> Response:
@@ -145,15 +136,15 @@ class StartupFailed(Exception):
     """The process cannot start serving; the message is the one line operators see."""
 
 
-async def _open_database(settings: Settings) -> None:
+async def _open_database(settings: Settings) -> list[str]:
+    """Open the pool (migrating the embedded database first); the migrations applied."""
     try:
-        if settings.embedded:
-            await db.migrate(settings)
+        applied = await db.migrate(settings) if settings.embedded else []
         await db.init(settings)
         await db.ping()
     except Exception as exc:
-        # The URL without its credentials.
-        raise StartupFailed(f"database unreachable ({settings.database_url.split('@')[-1]}): {exc}") from exc
+        raise StartupFailed(f"database unreachable ({settings.database_location}): {exc}") from exc
+    return applied
 
 
 class StartupReport:
@@ -231,7 +222,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await _open_database(settings)
+        applied = await _open_database(settings)
         client = (
             aioredis.from_url(settings.redis_url, socket_connect_timeout=2, health_check_interval=15)
             if settings.redis_url
@@ -240,6 +231,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         services = process.build(settings, telemetry, client)
         app.state.services = services
         await process.start(services)
+        server = serving.uvicorn_server()
+        if server is not None:
+            serving.stop_cleanly_on_sigterm(server)
+        serving.log_startup(settings, server, applied)
         _tune_gc()
         try:
             yield
@@ -255,10 +250,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphql=endpoint,
         telemetry=telemetry,
         routes=[
+            Route("/", _index),
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             Route("/healthz", _healthz),
             Route("/readyz", _readyz),
             Route("/metrics", _metrics),
+            *web.static_routes(),
         ],
         middleware=[
             Middleware(StartupReport),
@@ -276,4 +273,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def app_from_env() -> Starlette:
     """Factory for ``uvicorn --factory`` and ``switchboard serve --workers N``."""
-    return create_app(settings_module.load())
+    settings = settings_module.load()
+    settings_module.configure_logging(settings)
+    return create_app(settings)

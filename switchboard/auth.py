@@ -12,7 +12,13 @@ from switchboard.rules import ids
 from switchboard.rules.enums import Role
 
 ALGORITHM = "HS256"
-MAX_TTL_SECONDS = 366 * 24 * 3600
+DAY = 24 * 3600
+# The longest lifetime a token may claim, counted from its ``iat`` (or, without
+# one, from when it is presented): a leaked token stops working by itself.
+MAX_TTL_SECONDS = 30 * DAY
+MAX_VISITOR_TTL_SECONDS = 7 * DAY
+MAX_ORG_LENGTH = 100
+MAX_SUB_LENGTH = 200
 
 
 class AuthError(Exception):
@@ -30,10 +36,17 @@ class Principal:
     agent_id: int | None = None
     visitor_id: int | None = None
     thread_id: int | None = None
+    # The token's ``exp`` (seconds since the epoch): a WebSocket lives no longer.
+    expires_at: float = float("inf")
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+
+def max_ttl(role: Role) -> int:
+    """The longest lifetime, in seconds, a token of ``role`` may have."""
+    return MAX_VISITOR_TTL_SECONDS if role is Role.VISITOR else MAX_TTL_SECONDS
 
 
 def issue(
@@ -47,8 +60,9 @@ def issue(
     now: float | None = None,
 ) -> str:
     """A signed token; ``thread`` is the global ID of a visitor's one thread."""
-    if not 0 < ttl <= MAX_TTL_SECONDS:
-        raise ValueError(f"ttl must be within 1..{MAX_TTL_SECONDS} seconds")
+    limit = max_ttl(role)
+    if not 0 < ttl <= limit:
+        raise ValueError(f"ttl must be within 1..{limit} seconds ({limit // DAY} days) for {role.value} tokens")
     issued = int(now if now is not None else time.time())
     claims: dict[str, Any] = {"sub": sub, "org": org, "role": role.value, "iat": issued, "exp": issued + ttl}
     if thread is not None:
@@ -68,12 +82,11 @@ def verify(secret: str, token: str) -> Principal:
         role = Role(claims["role"])
     except ValueError as exc:
         raise AuthError(f"unknown role {claims['role']!r}") from exc
-    org, sub = claims["org"], claims["sub"]
-    if not isinstance(org, str) or not 0 < len(org) <= 100 or not isinstance(sub, str):
-        raise AuthError("invalid org or sub claim")
+    expires_at = _expiry(claims, role)
+    org, sub = _text(claims, "org", MAX_ORG_LENGTH), _text(claims, "sub", MAX_SUB_LENGTH)
     try:
         if role is Role.AGENT:
-            return Principal(role, org, sub, agent_id=ids.decode_as(sub, "Agent"))
+            return Principal(role, org, sub, agent_id=ids.decode_as(sub, "Agent"), expires_at=expires_at)
         if role is Role.VISITOR:
             return Principal(
                 role,
@@ -81,10 +94,42 @@ def verify(secret: str, token: str) -> Principal:
                 sub,
                 visitor_id=ids.decode_as(sub, "Visitor"),
                 thread_id=ids.decode_as(str(claims.get("thread", "")), "Thread"),
+                expires_at=expires_at,
             )
     except ids.BadId as exc:
         raise AuthError(f"invalid claims for role {role.value}: {exc}") from exc
-    return Principal(role, org, sub)
+    return Principal(role, org, sub, expires_at=expires_at)
+
+
+def _expiry(claims: dict[str, Any], role: Role) -> float:
+    """``exp``, once it and ``iat`` are numbers and the lifetime between them is within the role's limit.
+
+    PyJWT takes ``"exp": "1700000000"`` (a string) as readily as a number; the
+    contract does not. The lifetime runs from ``iat`` when the token has one
+    (PyJWT has checked it is not in the future), else from now.
+    """
+    for name in ("exp", "iat"):
+        value = claims.get(name)
+        if name in claims and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise AuthError(f"invalid token: the {name} claim must be a number")
+    exp: float = claims["exp"]
+    start: float = claims.get("iat", time.time())
+    limit = max_ttl(role)
+    if exp - start > limit:
+        raise AuthError(f"invalid token: a {role.value} token may be valid for {limit // DAY} days at most")
+    return float(exp)
+
+
+def _text(claims: dict[str, Any], name: str, max_length: int) -> str:
+    """A claim the database will store and compare: non-empty text without NUL or lone surrogates."""
+    value = claims[name]
+    if not isinstance(value, str) or not 0 < len(value) <= max_length or "\x00" in value:
+        raise AuthError(f"invalid token: the {name} claim must be 1..{max_length} characters of text without NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate, which a JSON \udXXX escape can carry
+        raise AuthError(f"invalid token: the {name} claim is not valid Unicode text") from exc
+    return value
 
 
 def bearer(value: object) -> str | None:

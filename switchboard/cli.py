@@ -13,6 +13,8 @@ from switchboard.rules import ids
 from switchboard.rules.enums import Role
 from switchboard.settings import Settings, SettingsError
 
+WORKER_HEALTHCHECK_SECONDS = 20
+
 
 class CommandError(Exception):
     """A failure the command reports as one line."""
@@ -37,18 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _check_database(settings: Settings) -> None:
-    """Fail fast with one line when the database is unreachable (or migrate the embedded one)."""
+    """Fail fast with one line when the database is unreachable (the server migrates the embedded one)."""
     try:
-        if settings.embedded:
-            await db.migrate(settings)
-            return
-        await db.init(settings)
-        try:
-            await db.ping()
-        finally:
-            await db.close()
+        await db.check(settings)
     except Exception as exc:
-        raise CommandError(f"database unreachable ({settings.database_url.split('@')[-1]}): {exc}") from exc
+        raise CommandError(f"database unreachable ({settings.database_location}): {exc}") from exc
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -78,16 +73,24 @@ def _serve(args: argparse.Namespace) -> None:
         ws=PROTOCOL_CLASS,
         # Compressing ~100-byte JSON frames costs CPU and per-connection memory for nothing.
         ws_per_message_deflate=False,
+        # uvicorn kills a worker that has not answered its supervisor within this
+        # many seconds; its default (5) restarts slow-starting workers in a loop
+        # on a busy machine.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
 def _migrate() -> None:
     settings = settings_module.load()
     try:
-        asyncio.run(db.migrate(settings))
+        applied = asyncio.run(db.migrate(settings))
     except Exception as exc:
         raise CommandError(f"migration failed: {exc}") from exc
-    sys.stdout.write("database is up to date\n")
+    where = settings.database_location
+    if applied:
+        sys.stdout.write(f"applied {len(applied)} migration(s) to {where}: {', '.join(applied)}\n")
+    else:
+        sys.stdout.write(f"{where} is up to date (no migration to apply)\n")
 
 
 def _schema() -> None:
@@ -99,7 +102,9 @@ def _schema() -> None:
 
 
 def _token(args: argparse.Namespace) -> None:
-    settings = settings_module.load()
+    # Never generate a secret here: one made beside another folder's database
+    # would sign tokens the server rejects.
+    settings = settings_module.load(create_secret=False)
     role = Role(args.role)
     sub = args.sub or f"{role.value}-cli"
     try:

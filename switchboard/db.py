@@ -7,6 +7,7 @@ from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from switchboard.settings import Settings
@@ -79,14 +80,29 @@ async def close() -> None:
     await Tortoise.close_connections()
 
 
-async def migrate(settings: Settings) -> None:
-    """Apply every pending migration (creates the schema on an empty database)."""
+async def migrate(settings: Settings) -> list[str]:
+    """Apply every pending migration (creates the schema on an empty database); the names applied."""
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(name)
+
     try:
-        await tortoise_migrate(config=tortoise_config(settings))
+        # A context of its own, closed on the way out: the pool the server then
+        # opens is not touched, and no "Tortoise-ORM shutdown" is logged at start-up.
+        async with TortoiseContext():
+            await tortoise_migrate(config=tortoise_config(settings), progress=progress)
     except (TimeoutError, OSError) as exc:
         raise DatabaseUnavailable(f"database unreachable: {exc}") from exc
-    finally:
-        await Tortoise.close_connections()
+    return applied
+
+
+async def check(settings: Settings) -> None:
+    """Connect and answer one query, on connections of their own, closed (quietly) afterwards."""
+    async with TortoiseContext():
+        await Tortoise.init(config=tortoise_config(settings))
+        await ping()
 
 
 async def ping() -> None:

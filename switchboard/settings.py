@@ -30,6 +30,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     jwt_secret: str = ""
+    # Where the embedded default's generated secret is kept (None: from SWITCHBOARD_JWT_SECRET).
+    jwt_secret_file: Path | None = None
     allowed_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
     # Tuning knobs for tests and benchmarks; not part of the public contract.
@@ -57,6 +59,15 @@ class Settings:
         if self.database_url.startswith("postgresql://"):
             return "postgres://" + self.database_url[len("postgresql://") :]
         return self.database_url
+
+    @property
+    def database_location(self) -> str:
+        """Where the data is, for logs and messages: the SQLite file, or the URL without its credentials."""
+        path = self.sqlite_path
+        if path is not None:
+            return f"SQLite file {path.absolute()}"
+        parts = urlsplit(self.database_url)
+        return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -110,16 +121,38 @@ def _check_origins(raw: str) -> tuple[str, ...]:
     return tuple(o.rstrip("/") for o in origins)
 
 
-def _dev_secret(database_url: str) -> str:
-    """The embedded default's signing secret, generated once and kept beside the database."""
+MIN_SECRET_BYTES = 32  # HS256 keys shorter than its hash are weak (RFC 7518 3.2); PyJWT warns about them
+
+
+def _dev_secret_file(database_url: str) -> Path:
+    """Where the embedded default keeps its generated secret: beside the SQLite file."""
     db_path = Settings(database_url=database_url).sqlite_path
-    path = (db_path.parent if db_path else Path(".")) / "switchboard.secret"
+    return ((db_path.parent if db_path else Path(".")) / "switchboard.secret").absolute()
+
+
+def _dev_secret(path: Path, create: bool) -> str:
+    """The embedded default's signing secret, generated once (when ``create``) and kept at ``path``."""
     if path.exists():
-        return path.read_text().strip()
+        return _check_secret(path.read_text().strip(), str(path))
+    if not create:
+        raise SettingsError(
+            f"SWITCHBOARD_JWT_SECRET: not set, and no development secret at {path} "
+            "(`switchboard serve` creates one beside its database): run this in the folder the server runs in, "
+            "point SWITCHBOARD_DATABASE_URL at the server's database, or set SWITCHBOARD_JWT_SECRET"
+        )
     secret = secrets.token_urlsafe(48)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(secret + "\n")
     path.chmod(0o600)
+    return secret
+
+
+def _check_secret(secret: str, source: str) -> str:
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"SWITCHBOARD_JWT_SECRET: the secret from {source} must be at least {MIN_SECRET_BYTES} bytes "
+            "(generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
     return secret
 
 
@@ -159,19 +192,25 @@ def _prefix(raw: str) -> str:
     return raw
 
 
-def load(env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate the settings from ``env`` (the process environment by default)."""
+def load(env: Mapping[str, str] | None = None, *, create_secret: bool = True) -> Settings:
+    """Read and validate the settings from ``env`` (the process environment by default).
+
+    ``create_secret=False`` (``switchboard token``) refuses rather than generate a
+    development secret the server, beside another database, would not know.
+    """
     env = os.environ if env is None else env
     database_url = _check_database_url(env.get("SWITCHBOARD_DATABASE_URL") or DEFAULT_DATABASE_URL)
     redis_raw = env.get("SWITCHBOARD_REDIS_URL") or None
     redis_url = _check_redis_url(redis_raw) if redis_raw else None
     secret = env.get("SWITCHBOARD_JWT_SECRET") or ""
+    secret_file = None
     if not secret:
         if not database_url.startswith("sqlite"):
             raise SettingsError("SWITCHBOARD_JWT_SECRET: required when the database is not the embedded SQLite")
-        secret = _dev_secret(database_url)
-    elif len(secret) < 16:
-        raise SettingsError("SWITCHBOARD_JWT_SECRET: must be at least 16 characters")
+        secret_file = _dev_secret_file(database_url)
+        secret = _dev_secret(secret_file, create_secret)
+    else:
+        _check_secret(secret, "the environment")
     level = (env.get("SWITCHBOARD_LOG_LEVEL") or "INFO").upper()
     if level not in _LOG_LEVELS:
         raise SettingsError(f"SWITCHBOARD_LOG_LEVEL: {level!r} is not one of {', '.join(_LOG_LEVELS)}")
@@ -179,6 +218,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         jwt_secret=secret,
+        jwt_secret_file=secret_file,
         allowed_origins=_check_origins(env.get("SWITCHBOARD_ALLOWED_ORIGINS") or "*"),
         log_level=level,
         redis_prefix=_prefix(env.get("SWITCHBOARD_REDIS_PREFIX") or "switchboard"),

@@ -7,9 +7,11 @@ sharing the database and Redis). ``org`` talks to them over HTTP and WebSocket.
 from __future__ import annotations
 
 import secrets
+import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -143,6 +145,16 @@ class Org:
     async def ws(self, token: str | None = None, server: int = 0) -> GraphQLWS:
         token = token if token is not None else self.token("admin")
         return await GraphQLWS.connect(self.stack.ws_url(server), {"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A scratch directory of the test's own, removed afterwards."""
+    path = servers.new_workdir()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest_asyncio.fixture

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.conftest import AgentHandle, Org
-from tests.wsclient import GraphQLWS, Subscription, SubscriptionError
+from tests.wsclient import GraphQLWS, Subscription
 
 ENTRY_FIELDS = """id status priority position queueLength estimatedWaitSeconds trigger reason requiredSkills
 attempt enqueuedAt assignedAt overflowAction assignedAgent { id } queue { id name }"""
@@ -110,14 +110,8 @@ async def update(sub: Subscription, within: float = 10.0) -> dict[str, Any]:
 
 
 async def refused(sub: Subscription) -> bool:
-    """True when the subscription ended with an error or the socket closed with 4403."""
-    try:
-        await sub.next(10)
-    except (SubscriptionError, AssertionError):
-        return True
-    except Exception as exc:  # a closed socket
-        return getattr(exc, "code", None) == 4403
-    return False
+    """True when the subscription was refused with an ``error`` message saying FORBIDDEN."""
+    return await sub.refusal() == "FORBIDDEN"
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0, every: float = 0.1) -> None:

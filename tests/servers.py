@@ -27,6 +27,30 @@ REDIS_URL = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SECRET = "test-secret-" + "x" * 24
 
 
+SWITCHBOARD = str(Path(sys.executable).parent / "switchboard")
+
+
+def launch(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    """A server process as an operator starts it, its output in ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(command, cwd=str(cwd), env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    # Generous: worker processes start slowly on a busy machine.
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"not healthy: {log.read_text()[-2000:]}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -74,7 +98,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # generous: a busy machine starts processes slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
@@ -84,9 +108,8 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        # Not left running (and unwaited) behind the error.
-        self.process.kill()
-        self.process.wait()
+        # Not left running (and holding its database connections) after the run gives up on it.
+        self.stop()
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
@@ -192,11 +215,17 @@ def postgres_stack(
     )
     stack = Stack("postgres", env)
     stack.cleanup.append(name)
-    migrate(env)
     for i in range(processes):
         stack.servers.append(Server(env, free_port(), workdir / f"server-{i}.log"))
-    for server in stack.servers:
-        server.start()
+    try:
+        migrate(env)
+        for server in stack.servers:
+            server.start()
+    except BaseException:
+        # running() never gets this stack to clean up: stop what started and drop the database here.
+        stack.stop()
+        drop_pg_database(name)
+        raise
     return stack
 
 

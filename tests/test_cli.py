@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,8 +12,9 @@ import pytest
 from tests import servers
 from tests.conftest import Org
 
-SWITCHBOARD = str(Path(sys.executable).parent / "switchboard")
-CONTRACT_CHECK = Path("/work/shared/contract/check_contract.py")
+SWITCHBOARD = servers.SWITCHBOARD
+# The contract sits beside the repository (``<repo>/../shared/contract``) in the project's layout.
+CONTRACT_CHECK = servers.ROOT.parent / "shared" / "contract" / "check_contract.py"
 
 
 def _cli(*args: str, env: dict[str, str], cwd: Path = servers.ROOT) -> subprocess.CompletedProcess[str]:
@@ -56,13 +54,26 @@ def test_token_refuses_bad_arguments_in_one_line() -> None:
         ["--role", "agent", "--org", "o", "--sub", "not-an-agent-id"],
         ["--role", "visitor", "--org", "o", "--sub", "VmlzaXRvcjox"],
         ["--role", "admin", "--org", "o", "--ttl", "0"],
+        # Longer than a token may live: 30 days, 7 for visitors.
+        ["--role", "admin", "--org", "o", "--ttl", str(30 * 86400 + 1)],
+        ["--role", "visitor", "--org", "o", "--sub", "VmlzaXRvcjox", "--thread", "VGhyZWFkOjE", "--ttl", "604801"],
     ):
         done = _cli("token", *args, env=env)
         assert done.returncode != 0 and done.stdout == ""
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("switchboard: cannot issue token"), done.stderr
+        if "--ttl" in args and args[-1] != "0":
+            assert ("7 days" if "visitor" in args else "30 days") in lines[0], lines[0]
     unknown = _cli("token", "--role", "root", "--org", "o", env=env)
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+
+
+def test_schema_graphql_at_the_repo_root_is_the_served_sdl() -> None:
+    """``schema.graphql`` is what clients read without running the server: it must be what it serves."""
+    done = _cli("schema", env=servers.base_env({}))
+    assert done.returncode == 0, done.stderr
+    committed = (servers.ROOT / "schema.graphql").read_text()
+    assert committed == done.stdout, "schema.graphql is stale: run `switchboard schema > schema.graphql`"
 
 
 def test_schema_prints_the_served_sdl_without_contract_breaks(tmp_path: Path) -> None:
@@ -78,32 +89,24 @@ def test_schema_prints_the_served_sdl_without_contract_breaks(tmp_path: Path) ->
     assert check.stdout.strip().splitlines()[-1].startswith("0 contract breaks")
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"not healthy: {log.read_text()[-2000:]}")
+def test_token_elsewhere_refuses_instead_of_making_a_secret_the_server_does_not_know(workdir: Path) -> None:
+    """The embedded default keeps its secret beside ``./switchboard.db``; another folder has none."""
+    env = {k: v for k, v in servers.base_env({}).items() if not k.startswith("SWITCHBOARD_")}
+    done = _cli("token", "--role", "admin", "--org", "o", env=env, cwd=workdir)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert str(workdir / "switchboard.secret") in line and "SWITCHBOARD_DATABASE_URL" in line, line
+    assert list(workdir.iterdir()) == []  # nothing created
 
 
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    path = servers.new_workdir()
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _start(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(command, cwd=str(cwd), env=env, stdout=out, stderr=subprocess.STDOUT)
+async def test_root_page_points_to_graphiql_health_and_metrics(org: Org) -> None:
+    page = await org.http.get(f"{org.stack.url()}/", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for path in ("/graphql", "/healthz", "/readyz", "/metrics"):
+        assert f'href="{path}"' in page.text
+    listing = await org.http.get(f"{org.stack.url()}/")
+    assert listing.status_code == 200
+    assert set(listing.json()["links"]) == {"/graphql", "/healthz", "/readyz", "/metrics"}
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -119,10 +122,10 @@ def test_serve_embedded_default_with_zero_settings(workdir: Path) -> None:
     """No settings at all: SQLite beside the working directory, a dev secret the token command shares."""
     env = {k: v for k, v in servers.base_env({}).items() if not k.startswith("SWITCHBOARD_")}
     port = servers.free_port()
-    process = _start([SWITCHBOARD, "serve", "--port", str(port)], env, workdir, workdir / "serve.log")
+    process = servers.launch([SWITCHBOARD, "serve", "--port", str(port)], env, workdir, workdir / "serve.log")
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, process, workdir / "serve.log")
+        servers.wait_healthy(url, process, workdir / "serve.log")
         assert (workdir / "switchboard.db").exists() and (workdir / "switchboard.secret").exists()
         token = _cli("token", "--role", "admin", "--org", "solo", env=env, cwd=workdir).stdout.strip()
         response = httpx.post(
@@ -135,17 +138,27 @@ def test_serve_embedded_default_with_zero_settings(workdir: Path) -> None:
         assert httpx.get(f"{url}/readyz", timeout=5).json() == {"ready": True, "database": "ok"}
     finally:
         _stop(process)
+    # Start-up says where the data and the secret are, and where GraphiQL is; it never shows the
+    # secret, and nothing in it reads like a failure.
+    log = (workdir / "serve.log").read_text()
+    startup = log[: log.index("Application startup complete")]
+    assert "Tortoise-ORM shutdown" not in startup, startup
+    assert f"database: SQLite file {workdir / 'switchboard.db'}" in startup
+    assert "applied 2 migration(s)" in startup
+    assert f"kept in {workdir / 'switchboard.secret'}" in startup
+    assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in startup
+    assert (workdir / "switchboard.secret").read_text().strip() not in log
 
 
 def test_uvicorn_asgi_app_from_the_repo_root(workdir: Path) -> None:
     env = servers.base_env({"SWITCHBOARD_DATABASE_URL": f"sqlite://{workdir / 'asgi.db'}"})
     port = servers.free_port()
-    process = _start(
+    process = servers.launch(
         [sys.executable, "-m", "uvicorn", "asgi:app", "--port", str(port)], env, servers.ROOT, workdir / "uvicorn.log"
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, process, workdir / "uvicorn.log")
+        servers.wait_healthy(url, process, workdir / "uvicorn.log")
         token = _token(env, "--role", "analyst", "--org", "o")
         response = httpx.post(
             f"{url}/graphql",
@@ -162,7 +175,7 @@ def test_uvicorn_asgi_app_from_the_repo_root(workdir: Path) -> None:
 @pytest.mark.postgres_only
 async def test_serve_with_several_workers_on_postgres(org: Org, workdir: Path) -> None:
     port = servers.free_port()
-    process = _start(
+    process = servers.launch(
         [SWITCHBOARD, "serve", "--port", str(port), "--workers", "2"],
         dict(org.stack.env),
         workdir,
@@ -170,7 +183,7 @@ async def test_serve_with_several_workers_on_postgres(org: Org, workdir: Path) -
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, process, workdir / "serve.log")
+        servers.wait_healthy(url, process, workdir / "serve.log")
         agent = await org.create_agent("Ann", status=None)
         mutation = "mutation($s: AgentStatus!) { setAgentStatus(input: {status: $s}) { agent { status } } }"
         async with httpx.AsyncClient(base_url=url, timeout=10) as client:

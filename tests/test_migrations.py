@@ -100,11 +100,16 @@ def _migrate(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 async def test_migrate_creates_the_schema_and_is_idempotent(empty_database: servers.Stack) -> None:
-    for _ in range(2):
+    migrations = sorted(p.stem for p in (servers.ROOT / "switchboard" / "migrations").glob("0*.py"))
+    # It says what it applied, then that there is nothing left to apply (issue 8, item 9).
+    applied = f"applied {len(migrations)} migration(s) to "
+    for says in (applied, "is up to date (no migration to apply)"):
         done = await asyncio.to_thread(_migrate, empty_database.env)
         assert done.returncode == 0, done.stderr
-        assert done.stdout.strip() == "database is up to date"
+        assert says in done.stdout, done.stdout
+        assert says != applied or done.stdout.strip().endswith(", ".join(migrations)), done.stdout
         assert "Traceback" not in done.stderr
+    assert done.stdout.strip().endswith("is up to date (no migration to apply)")
     for table in TABLES:
         assert await dbcheck.scalar(empty_database, f"SELECT COUNT(*) FROM {table}") is not None
     assert await dbcheck.scalar(empty_database, "SELECT COUNT(*) FROM event_counter") == 1

@@ -26,9 +26,27 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path, monkeypatch: pytest.Mon
     secret_file = tmp_path / "switchboard.secret"
     assert secret_file.read_text().strip() == loaded.jwt_secret and len(loaded.jwt_secret) >= 32
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert loaded.jwt_secret_file == secret_file
     assert settings.load({}).jwt_secret == loaded.jwt_secret
     beside = settings.load({"SWITCHBOARD_DATABASE_URL": f"sqlite://{tmp_path / 'data' / 'x.db'}"})
     assert (tmp_path / "data" / "switchboard.secret").read_text().strip() == beside.jwt_secret
+
+
+def test_a_short_development_secret_is_refused_and_none_is_made_where_not_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    # ``switchboard token`` asks not to create one: a secret made here would not be the server's.
+    with pytest.raises(SettingsError) as missing:
+        settings.load({}, create_secret=False)
+    assert str(tmp_path / "switchboard.secret") in str(missing.value)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "switchboard.secret").write_text("too-short\n")
+    with pytest.raises(SettingsError) as short:
+        settings.load({})
+    assert str(short.value).startswith("SWITCHBOARD_JWT_SECRET:") and "32 bytes" in str(short.value)
+    (tmp_path / "switchboard.secret").write_text("é" * 16 + "\n")
+    assert settings.load({}, create_secret=False).jwt_secret == "é" * 16
 
 
 def test_production_values_are_read() -> None:
@@ -60,6 +78,9 @@ def test_production_values_are_read() -> None:
         ({"SWITCHBOARD_DATABASE_URL": "not a url"}, "SWITCHBOARD_DATABASE_URL"),
         ({"SWITCHBOARD_DATABASE_URL": PG}, "SWITCHBOARD_JWT_SECRET"),
         ({"SWITCHBOARD_DATABASE_URL": PG, "SWITCHBOARD_JWT_SECRET": "short"}, "SWITCHBOARD_JWT_SECRET"),
+        # 32 bytes at least (HS256); 31 ASCII characters, or 16 two-byte ones, are not enough.
+        ({"SWITCHBOARD_DATABASE_URL": PG, "SWITCHBOARD_JWT_SECRET": "s" * 31}, "SWITCHBOARD_JWT_SECRET"),
+        ({"SWITCHBOARD_DATABASE_URL": PG, "SWITCHBOARD_JWT_SECRET": "é" * 15 + "s"}, "SWITCHBOARD_JWT_SECRET"),
         ({"SWITCHBOARD_REDIS_URL": "http://cache"}, "SWITCHBOARD_REDIS_URL"),
         ({"SWITCHBOARD_REDIS_URL": "redis://cache:99999"}, "SWITCHBOARD_REDIS_URL"),
         ({"SWITCHBOARD_ALLOWED_ORIGINS": "console.example.com"}, "SWITCHBOARD_ALLOWED_ORIGINS"),

@@ -122,6 +122,13 @@ class Subscription:
         """The next protocol message as is."""
         return await asyncio.wait_for(self.client._queues[self.op].get(), timeout)
 
+    async def refusal(self, timeout: float = 10.0) -> str:
+        """The code of the ``error`` message that refused this operation (it fails if anything else comes)."""
+        message = await self.raw(timeout)
+        assert message["type"] == "error", message
+        (error,) = message["payload"]
+        return str(error["extensions"]["code"])
+
     async def nothing(self, within: float = 0.5) -> None:
         """Assert that no message arrives within ``within`` seconds."""
         try:

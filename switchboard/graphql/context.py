@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from switchboard.auth import AuthError, Principal, bearer, verify
@@ -32,26 +34,50 @@ class Context:
         self.connection_params: dict[str, Any] | None = None
         self._principal = principal
         self._auth_error = None if principal else auth_error
+        # Why the caller could not be checked (the database did not answer):
+        # raised by every operation, as its own first read would have failed.
+        self._check_failed: Exception | None = None
         self._loaders: Loaders | None = None
+        self._agent: Agent | None = None
         self._caller: policy.Caller | None = None
+        # A WebSocket's close at the token's ``exp`` (see ``switchboard.wsconnection``).
+        self.expiry: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ auth
 
-    def authenticate(self, raw_token: object) -> None:
-        """Set the caller from a token value; remember why it failed otherwise."""
+    async def authenticate(self, raw_token: object) -> None:
+        """Set the caller from a token value; remember why it failed otherwise.
+
+        An agent's token must name an agent of its organization. That is decided
+        here, once per request or connection, so that no operation of a token
+        naming a missing (or foreign) agent runs, whichever resolvers it reaches.
+        """
+        self._principal, self._auth_error, self._check_failed = None, "authentication required", None
+        self.reset_loaders()
         token = bearer(raw_token)
         if token is None:
-            self._principal, self._auth_error = None, "authentication required"
             return
         try:
-            self._principal, self._auth_error = verify(self.services.settings.jwt_secret, token), None
+            principal = verify(self.services.settings.jwt_secret, token)
         except AuthError as exc:
-            self._principal, self._auth_error = None, str(exc)
-        self.reset_loaders()
+            self._auth_error = str(exc)
+            return
+        if principal.agent_id is not None:
+            try:
+                self._agent = await Tenant(principal.org).get(Agent, principal.agent_id)
+            except Exception as exc:
+                self._check_failed = exc
+                return
+            if self._agent is None:
+                self._auth_error = "the token's agent does not exist in this organization"
+                return
+        self._principal, self._auth_error = principal, None
 
     @property
     def principal(self) -> Principal:
         if self._principal is None:
+            if self._check_failed is not None:
+                raise self._check_failed
             raise Unauthenticated(self._auth_error or "authentication required")
         return self._principal
 
@@ -59,15 +85,27 @@ class Context:
     def authenticated(self) -> bool:
         return self._principal is not None
 
+    @property
+    def unverified(self) -> bool:
+        """True when the token could not be checked against the database (it did not answer)."""
+        return self._check_failed is not None
+
+    def expired(self) -> bool:
+        """True once the caller's token is past its ``exp`` (a WebSocket outlives the request that opened it)."""
+        principal = self._principal
+        return principal is not None and principal.expires_at <= time.time()
+
     async def agent(self) -> Agent | None:
         """The calling agent's row (None for other roles); a deleted agent is unauthenticated."""
         principal = self.principal
         if principal.role is not Role.AGENT or principal.agent_id is None:
             return None
-        agent = await self.loaders.agent.load(principal.agent_id)
-        if agent is None:
-            raise Unauthenticated("the token's agent does not exist in this organization")
-        return agent
+        if self._agent is None:
+            agent = await self.loaders.agent.load(principal.agent_id)
+            if agent is None:
+                raise Unauthenticated("the token's agent does not exist in this organization")
+            self._agent = agent
+        return self._agent
 
     async def caller(self) -> policy.Caller:
         """The caller as the access policy sees them (an agent's row is read once per request)."""
@@ -103,11 +141,14 @@ class Context:
     def loaders(self) -> Loaders:
         if self._loaders is None:
             self._loaders = Loaders(self.tenant)
+            if self._agent is not None:
+                self._loaders.agent.prime(self._agent.id, self._agent)
         return self._loaders
 
     def reset_loaders(self) -> None:
         """A WebSocket context lives as long as the connection; give each event fresh data."""
         self._loaders = None
+        self._agent = None
         self._caller = None
 
     @property

@@ -13,8 +13,10 @@ from switchboard.graphql.types.queues import QueueStats
 from switchboard.graphql.unset import clean
 
 
-# The resolvers hand strawberry the stream itself: re-yielding it through an
-# async generator here would add one more layer to every event of every watcher.
+# The resolvers check the caller, then hand strawberry the stream itself: a
+# refusal is the operation's error (an ``error`` message on a WebSocket), and
+# re-yielding the stream through a generator here would add one more layer to
+# every event of every watcher.
 @strawberry.type(description="Live streams over graphql-transport-ws (or legacy graphql-ws).")
 class Subscription:
     @strawberry.subscription(
@@ -24,13 +26,13 @@ class Subscription:
             "their own thread's entry; agents may watch any in their organization."
         )
     )
-    def queue_position(
+    async def queue_position(
         self,
         info: InfoT,
         queue_entry_id: strawberry.ID | None = strawberry.UNSET,
         thread_id: strawberry.ID | None = strawberry.UNSET,
     ) -> AsyncIterator[QueuePositionUpdate]:
-        return guard.queue_position(info, clean(queue_entry_id), clean(thread_id))
+        return await guard.queue_position(info, clean(queue_entry_id), clean(thread_id))
 
     @strawberry.subscription(
         description=(
@@ -39,15 +41,15 @@ class Subscription:
             "event since that cursor first, then goes live; nothing is skipped."
         )
     )
-    def invite_events(self, info: InfoT, after: str | None = strawberry.UNSET) -> AsyncIterator[InviteEvent]:
-        return guard.invite_events(info, clean(after))
+    async def invite_events(self, info: InfoT, after: str | None = strawberry.UNSET) -> AsyncIterator[InviteEvent]:
+        return await guard.invite_events(info, clean(after))
 
     @strawberry.subscription(description="Changes on one thread, for agents with a permission on it (or supervisors).")
-    def thread_events(
+    async def thread_events(
         self, info: InfoT, thread_id: strawberry.ID, after: str | None = strawberry.UNSET
     ) -> AsyncIterator[ThreadEvent]:
-        return guard.thread_events(info, thread_id, clean(after))
+        return await guard.thread_events(info, thread_id, clean(after))
 
     @strawberry.subscription(description="Supervisor wallboard: the queue's stats whenever they change (at most ~4/s).")
-    def queue_stats(self, info: InfoT, queue_id: strawberry.ID) -> AsyncIterator[QueueStats]:
-        return guard.queue_stats(info, queue_id)
+    async def queue_stats(self, info: InfoT, queue_id: strawberry.ID) -> AsyncIterator[QueueStats]:
+        return await guard.queue_stats(info, queue_id)

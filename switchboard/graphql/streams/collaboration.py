@@ -59,6 +59,10 @@ async def invite_events(info: InfoT, after: str | None) -> AsyncIterator[InviteE
     """Invite events whose audience holds the calling agent (inviter, invitee, deciding supervisors)."""
     ctx = info.context
     caller = await ctx.allow(policy.Op.WATCH_INVITES)
+    return _invite_events(ctx, caller, _after(after))
+
+
+async def _invite_events(ctx: Context, caller: policy.Caller, after: int | None) -> AsyncIterator[InviteEvent]:
     assert caller.agent_id is not None
     shared = ctx.services.event_rows
 
@@ -71,7 +75,7 @@ async def invite_events(info: InfoT, after: str | None) -> AsyncIterator[InviteE
         )
 
     flt = ReplayFilter(caller.org, (Topic.INVITE,))
-    async for committed in ctx.bus.stream([("agent", caller.agent_id)], flt, mine, after=_after(after)):
+    async for committed in ctx.bus.stream([("agent", caller.agent_id)], flt, mine, after=after):
         rows = await shared.get(committed)
         _prime(ctx, rows)
         if rows.invite is None:
@@ -103,32 +107,39 @@ async def thread_events(info: InfoT, thread_id: str, after: str | None) -> Async
         raise NotFound("thread")
     if policy.thread_events_reach(caller, await base.thread_facts(info, row)) is Reach.FORBIDDEN:
         raise Forbidden("you have no permission on this thread")
-    needs_place, me = policy.stream_needs_place(caller), caller.agent_id
-    shared = ctx.services.event_rows
-
-    def wanted(committed: BusEvent) -> bool:
-        return isinstance(committed.event, ThreadEvent) and committed.org == caller.org
-
-    flt = ReplayFilter(caller.org, (Topic.THREAD,), thread_id=pk)
     # Events up to here happened before the place was checked: one that took the
     # caller's place may since have been undone (they were invited back), so a
     # replayed departure is checked against the current place, not believed.
     checked_at = ctx.bus.last_seq
+    watcher = caller.agent_id if policy.stream_needs_place(caller) else None
+    return _thread_events(ctx, caller.org, pk, seq, watcher, checked_at)
+
+
+async def _thread_events(
+    ctx: Context, org: str, pk: int, after: int | None, watcher: int | None, checked_at: int
+) -> AsyncIterator[ThreadEventType]:
+    """``watcher``: the agent whose place the stream depends on (None for supervisors and admins)."""
+    shared = ctx.services.event_rows
+
+    def wanted(committed: BusEvent) -> bool:
+        return isinstance(committed.event, ThreadEvent) and committed.org == org
+
+    flt = ReplayFilter(org, (Topic.THREAD,), thread_id=pk)
     # aclosing: ending early (a revoked place) unregisters the bus subscriber at
     # once, not whenever the abandoned generator is collected.
-    async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after=seq)) as events:
+    async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after=after)) as events:
         async for committed in events:
             rows = await shared.get(committed)
             _prime(ctx, rows)
             if rows.thread is not None:
                 yield _render(committed, rows)
-            if needs_place:
+            if watcher is not None:
                 event = committed.event
                 assert isinstance(event, ThreadEvent)
-                revoked = event.revokes(me)
+                revoked = event.revokes(watcher)
                 if revoked and committed.seq <= checked_at:
                     revoked = None
-                if revoked or (revoked is None and not await _has_place(ctx, pk, me)):
+                if revoked or (revoked is None and not await _has_place(ctx, pk, watcher)):
                     return
 
 

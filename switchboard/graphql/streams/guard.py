@@ -1,65 +1,51 @@
-"""Subscription streams, behind one guard.
+"""Subscription streams, one module per feature, behind one entry point.
 
-The contract closes the socket with 4403 when a subscription is forbidden
-(a visitor watching another thread, an agent without a place on a thread).
-Over HTTP-less transports there is nothing to close, so the error is raised
-as usual there. A resume cursor older than the event log is CURSOR_EXPIRED.
+Each function checks that the caller may open the stream and only then hands
+back the stream itself. A refusal (FORBIDDEN, NOT_FOUND, a bad argument) is
+raised before the stream starts: graphql-core reports it as the operation's
+error, which the WebSocket protocols send as an ``error`` message for that
+operation id, leaving the socket and its other subscriptions open (closing
+the socket would take those with it, and clients that retry on a close code
+would loop). A resume cursor older than the event log is CURSOR_EXPIRED.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
-
-from starlette.websockets import WebSocket, WebSocketState
+from typing import TypeVar
 
 from switchboard.events.cursors import CursorExpired
-from switchboard.graphql.errors import Forbidden, cursor_expired
+from switchboard.graphql.errors import cursor_expired
 from switchboard.graphql.streams import collaboration, queues
 from switchboard.graphql.types.base import InfoT
 from switchboard.graphql.types.events import InviteEvent, QueuePositionUpdate, ThreadEvent
 from switchboard.graphql.types.queues import QueueStats
 
 T = TypeVar("T")
-FORBIDDEN_CLOSE_CODE = 4403
 
 
-async def refuse(info: InfoT, error: Forbidden) -> None:
-    """Close the socket with 4403, or raise ``error`` where there is no socket."""
-    websocket: Any = info.context.request
-    if not isinstance(websocket, WebSocket):
-        raise error
-    if websocket.application_state is not WebSocketState.DISCONNECTED:
-        with contextlib.suppress(RuntimeError):
-            await websocket.close(code=FORBIDDEN_CLOSE_CODE, reason="Forbidden")
-
-
-async def _guarded(info: InfoT, stream: AsyncIterator[T]) -> AsyncIterator[T]:
+async def _resumable(stream: AsyncIterator[T]) -> AsyncIterator[T]:
+    """A stream that resumes from a cursor: one the log no longer reaches is CURSOR_EXPIRED."""
     try:
         async for item in stream:
             yield item
-    except Forbidden as error:
-        await refuse(info, error)
     except CursorExpired as exc:
         raise cursor_expired(exc) from exc
 
 
-def queue_position(
+async def queue_position(
     info: InfoT, queue_entry_id: str | None, thread_id: str | None
 ) -> AsyncIterator[QueuePositionUpdate]:
-    # The busiest stream refuses by itself (only its set-up can be forbidden),
-    # which spares every one of its events a pass through ``_guarded``.
-    return queues.queue_position(info, queue_entry_id, thread_id, refuse)
+    return await queues.queue_position(info, queue_entry_id, thread_id)
 
 
-def queue_stats(info: InfoT, queue_id: str) -> AsyncIterator[QueueStats]:
-    return _guarded(info, queues.queue_stats(info, queue_id))
+async def queue_stats(info: InfoT, queue_id: str) -> AsyncIterator[QueueStats]:
+    return await queues.queue_stats(info, queue_id)
 
 
-def invite_events(info: InfoT, after: str | None) -> AsyncIterator[InviteEvent]:
-    return _guarded(info, collaboration.invite_events(info, after))
+async def invite_events(info: InfoT, after: str | None) -> AsyncIterator[InviteEvent]:
+    return _resumable(await collaboration.invite_events(info, after))
 
 
-def thread_events(info: InfoT, thread_id: str, after: str | None) -> AsyncIterator[ThreadEvent]:
-    return _guarded(info, collaboration.thread_events(info, thread_id, after))
+async def thread_events(info: InfoT, thread_id: str, after: str | None) -> AsyncIterator[ThreadEvent]:
+    return _resumable(await collaboration.thread_events(info, thread_id, after))

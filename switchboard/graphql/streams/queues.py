@@ -12,7 +12,7 @@ subscribers when the queue, an agent or a thread of the organization changes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import strawberry
 
@@ -26,6 +26,8 @@ from switchboard.models import Queue as QueueRow
 from switchboard.models import QueueEntry as QueueEntryRow
 from switchboard.rules import policy
 from switchboard.rules.policy import Reach
+from switchboard.runtime.positions import QueueWatchHub
+from switchboard.runtime.stats import QueueStatsHub
 
 OWN_THREAD_ONLY = "visitors may only watch their own thread"
 
@@ -51,24 +53,23 @@ async def _entry_to_watch(ctx: Context, queue_entry_id: str | None, thread_id: s
 
 
 async def queue_position(
-    info: InfoT,
-    queue_entry_id: str | None,
-    thread_id: str | None,
-    refuse: Callable[[InfoT, Forbidden], Awaitable[None]],
+    info: InfoT, queue_entry_id: str | None, thread_id: str | None
 ) -> AsyncIterator[QueuePositionUpdate]:
+    """The entry's stream, once the caller may watch it (refused before it starts otherwise)."""
     ctx = info.context
-    try:
-        entry = await _entry_to_watch(ctx, queue_entry_id, thread_id)
-    except Forbidden as error:
-        await refuse(info, error)
-        return
-    hub = ctx.services.positions
-    entry_gid: strawberry.ID = gid("QueueEntry", entry.id)
-    thread_gid: strawberry.ID = gid("Thread", entry.thread_id)
-    watcher = hub.watch(ctx.principal.org, entry.queue_id, entry.id)
+    entry = await _entry_to_watch(ctx, queue_entry_id, thread_id)
+    positions = _positions(ctx.services.positions, ctx.principal.org, entry.queue_id, entry.id, entry.thread_id)
     # The connection may live for hours: keep nothing per request beyond the slot.
     ctx.reset_loaders()
-    del entry
+    return positions
+
+
+async def _positions(
+    hub: QueueWatchHub, org: str, queue_id: int, entry_id: int, thread_id: int
+) -> AsyncIterator[QueuePositionUpdate]:
+    entry_gid: strawberry.ID = gid("QueueEntry", entry_id)
+    thread_gid: strawberry.ID = gid("Thread", thread_id)
+    watcher = hub.watch(org, queue_id, entry_id)
     try:
         while True:
             place = await watcher.next()
@@ -89,14 +90,18 @@ async def queue_position(
 
 
 async def queue_stats(info: InfoT, queue_id: str) -> AsyncIterator[QueueStats]:
+    """The queue's figures, once the caller may watch them (refused before they start otherwise)."""
     ctx = info.context
     caller = await ctx.allow(policy.Op.WATCH_QUEUE_STATS)
     pk = arg_pk(queue_id, "Queue")
     if await ctx.tenant.get(QueueRow, pk) is None:
         raise NotFound("queue")
-    hub = ctx.services.queue_stats
-    slot = hub.watch(caller.org, pk)
     ctx.reset_loaders()
+    return _stats(ctx.services.queue_stats, caller.org, pk)
+
+
+async def _stats(hub: QueueStatsHub, org: str, queue_pk: int) -> AsyncIterator[QueueStats]:
+    slot = hub.watch(org, queue_pk)
     try:
         while True:
             yield QueueStats.of(await slot.next())
