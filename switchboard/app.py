@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
-from cross_web import HTTPException
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,24 +19,25 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from switchboard import db, features
 from switchboard import settings as settings_module
+from switchboard.bodylimit import RequestBodyLimit
 from switchboard.context import Context, Services
+from switchboard.graphql_http import GraphQLOverHTTP
 from switchboard.observability import Telemetry, TelemetryMiddleware
 from switchboard.schema.schema import schema
 from switchboard.settings import Settings
 from switchboard.subscriptions.bus import EventBus
 from switchboard.subscriptions.transport import LocalTransport, RedisTransport, Transport
 from switchboard.timers import Scheduler
+from switchboard.wsmessages import CheckedLegacyWSHandler, CheckedTransportWSHandler, CheckedWebSocketAdapter
 
 log = logging.getLogger(__name__)
 
 
-class _WebSocketAdapter(ASGIWebSocketAdapter):
+class _WebSocketAdapter(CheckedWebSocketAdapter):
     async def send_json(self, message: Any) -> None:
         # A forbidden subscription closes the socket (4403) from inside the
         # operation; strawberry's final "complete" must not fail on it.
@@ -53,10 +53,7 @@ class _WebSocketAdapter(ASGIWebSocketAdapter):
             await self.ws.close(code=code, reason=reason)
 
 
-_HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
-
-
-class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class _TransportWSHandler(CheckedTransportWSHandler):
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)
         # The cancelled init timer (with its CancelledError traceback and frames)
@@ -64,31 +61,10 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.connection_init_timeout_task = None
 
 
-class GraphQLEndpoint(GraphQL[Context, None]):
+class GraphQLEndpoint(GraphQLOverHTTP):
     websocket_adapter_class = _WebSocketAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = _TransportWSHandler
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        # Strawberry answers a request it cannot read in plain text; GraphQL
-        # clients parse JSON, so the same refusal goes out in the errors shape.
-        try:
-            response = await self.run(Request(scope, receive=receive))
-        except HTTPException as exc:
-            code = _HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST")
-            response = JSONResponse(
-                {"data": None, "errors": [{"message": exc.reason, "extensions": {"code": code}}]},
-                status_code=exc.status_code,
-            )
-        await response(scope, receive, send)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        parsed = super().parse_json(data)
-        if not isinstance(parsed, dict | list):
-            raise HTTPException(400, 'the request body must be a JSON object like {"query": "..."}')
-        return parsed
+    graphql_ws_handler_class = CheckedLegacyWSHandler
 
     async def get_context(self, request: Any, response: Any) -> Context:
         services: Services = request.app.state.services
@@ -281,6 +257,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["authorization", "content-type"],
             ),
+            Middleware(RequestBodyLimit),
         ],
         lifespan=lifespan,
     )

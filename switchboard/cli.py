@@ -53,6 +53,7 @@ async def _check_database(settings: Settings) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from switchboard.wsmessages import MAX_MESSAGE_BYTES
     from switchboard.wsprotocol import PROTOCOL_CLASS
 
     settings = settings_module.load()
@@ -77,6 +78,8 @@ def _serve(args: argparse.Namespace) -> None:
         ws=PROTOCOL_CLASS,
         # Compressing ~100-byte JSON frames costs CPU and per-connection memory for nothing.
         ws_per_message_deflate=False,
+        # A bigger message is refused (1009) before it is buffered whole.
+        ws_max_size=MAX_MESSAGE_BYTES,
     )
 
 
