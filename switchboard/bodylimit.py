@@ -3,9 +3,10 @@
 A pure ASGI middleware, so that it costs nothing for normal requests: with a
 ``Content-Length`` (every ordinary client sends one) the decision is made from
 the header alone and the server (h11 or httptools) never delivers more bytes
-than it announced; only a chunked body without a length is counted as it
-arrives, and refused as soon as it passes the limit. Compressed bodies are
-refused (415): decompressing would let a small body grow past the limit.
+than it announced; a request with neither header has no body; only a chunked
+body is counted as it arrives, and refused as soon as it passes the limit.
+Compressed bodies are refused (415): decompressing would let a small body grow
+past the limit.
 """
 
 from __future__ import annotations
@@ -67,10 +68,11 @@ class RequestBodyLimit:
         length = _content_length(scope)
         if length is not None and length > self.max_bytes:
             await self._too_large(scope, receive, send, drain=length <= DRAIN_BYTES)
-        elif length is not None:
-            await self.app(scope, receive, send)
-        else:
+        elif length is None and _header(scope, b"transfer-encoding") is not None:
             await self._counted(scope, receive, send)
+        else:
+            # A length the server holds the body to, or no body at all (HTTP/1.1: neither header).
+            await self.app(scope, receive, send)
 
     async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = 0

@@ -79,9 +79,12 @@ class CheckedWebSocketAdapter(ASGIWebSocketAdapter):
     async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object, None]:
         while self.ws.application_state != WebSocketState.DISCONNECTED:
             try:
-                text = (await self.ws.receive()).get("text")
+                received = await self.ws.receive()
             except (WebSocketDisconnect, RuntimeError):
                 return
+            if received["type"] == "websocket.disconnect":
+                return
+            text = received.get("text")
             if not isinstance(text, str):
                 raise NonTextMessageReceived
             if len(text) > MAX_MESSAGE_BYTES:
