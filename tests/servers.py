@@ -79,7 +79,8 @@ class Server:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        # Generous: on a machine shared by several test runs, importing the app alone took 24 s.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
@@ -89,6 +90,8 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        # Not left running (and holding database connections) after the failed start.
+        self.stop()
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,11 +151,12 @@ def plain_uvicorn() -> Iterator[servers.Server]:
     port = servers.free_port()
     command = [sys.executable, "-m", "uvicorn", "asgi:app", "--port", str(port), "--log-level", "warning"]
     server = servers.Server(env, port, Path(workdir / "server.log"), command=command)
-    server.start()
     try:
+        server.start()
         yield server
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def test_the_app_closes_big_messages_whatever_uvicorn_allows(plain_uvicorn: servers.Server) -> None:
