@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
-from cross_web import HTTPException
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,12 +19,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
 from switchboard import db, serving, web, wsconnection
 from switchboard import settings as settings_module
+from switchboard.bodylimit import RequestBodyLimit
 from switchboard.graphql.context import Context
 from switchboard.graphql.schema import schema
+from switchboard.graphql_http import GraphQLOverHTTP
 from switchboard.observability import Telemetry, TelemetryMiddleware
 from switchboard.runtime import process
 from switchboard.runtime.process import Services
@@ -34,35 +34,10 @@ from switchboard.settings import Settings
 log = logging.getLogger(__name__)
 
 
-_HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
-
-
-class GraphQLEndpoint(GraphQL[Context, None]):
+class GraphQLEndpoint(GraphQLOverHTTP):
     websocket_adapter_class = wsconnection.WebSocketAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = wsconnection.TransportWSHandler
     graphql_ws_handler_class = wsconnection.LegacyWSHandler
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        # Strawberry answers a request it cannot read in plain text; GraphQL
-        # clients parse JSON, so the same refusal goes out in the errors shape.
-        try:
-            response = await self.run(Request(scope, receive=receive))
-        except HTTPException as exc:
-            code = _HTTP_ERROR_CODES.get(exc.status_code, "BAD_REQUEST")
-            response = JSONResponse(
-                {"data": None, "errors": [{"message": exc.reason, "extensions": {"code": code}}]},
-                status_code=exc.status_code,
-            )
-        await response(scope, receive, send)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        parsed = super().parse_json(data)
-        if not isinstance(parsed, dict | list):
-            raise HTTPException(400, 'the request body must be a JSON object like {"query": "..."}')
-        return parsed
 
     async def get_context(self, request: Any, response: Any) -> Context:
         services: Services = request.app.state.services
@@ -266,6 +241,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["authorization", "content-type"],
             ),
+            Middleware(RequestBodyLimit),
         ],
         lifespan=lifespan,
     )

@@ -49,6 +49,7 @@ async def _check_database(settings: Settings) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from switchboard.wsmessages import MAX_MESSAGE_BYTES
     from switchboard.wsprotocol import PROTOCOL_CLASS
 
     settings = settings_module.load()
@@ -77,6 +78,8 @@ def _serve(args: argparse.Namespace) -> None:
         # many seconds; its default (5) restarts slow-starting workers in a loop
         # on a busy machine.
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        # A bigger message is refused (1009) before it is buffered whole.
+        ws_max_size=MAX_MESSAGE_BYTES,
     )
 
 

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
+from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from switchboard import documents
 
 log = logging.getLogger("switchboard.operations")
+
+# Every label value comes from a fixed set, whatever clients send: the routes
+# and methods we serve, the operation types, and the root fields of the schema.
+ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics")
+METHODS = ("GET", "POST", "OPTIONS", "HEAD")
+OTHER = "other"
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
 
 
 class Telemetry:
@@ -27,7 +39,10 @@ class Telemetry:
             "switchboard_http_request_seconds", "HTTP request latency", ["path"], registry=self.registry
         )
         self.operations = Counter(
-            "switchboard_graphql_operations_total", "GraphQL operations", ["type", "name"], registry=self.registry
+            "switchboard_graphql_operations_total",
+            "GraphQL operations by type and first root field (other: a field the schema does not have)",
+            ["type", "field"],
+            registry=self.registry,
         )
         self.operation_errors = Counter(
             "switchboard_graphql_errors_total",
@@ -45,6 +60,14 @@ class Telemetry:
         self.subscribers = Gauge(
             "switchboard_event_subscribers", "Live event subscribers in this process", registry=self.registry
         )
+        self.document_cache_entries = Gauge(
+            "switchboard_document_cache_entries", "Parsed documents cached in this process", registry=self.registry
+        )
+        self.document_cache_bytes = Gauge(
+            "switchboard_document_cache_bytes",
+            f"Bytes of query text of the cached documents (at most {documents.CACHE_BYTES})",
+            registry=self.registry,
+        )
 
     @contextlib.contextmanager
     def open_websocket(self) -> Iterator[None]:
@@ -56,6 +79,9 @@ class Telemetry:
             self.websockets.dec()
 
     def render(self) -> bytes:
+        entries, size = documents.cache_usage()
+        self.document_cache_entries.set(entries)
+        self.document_cache_bytes.set(size)
         return generate_latest(self.registry)
 
 
@@ -84,16 +110,18 @@ class TelemetryMiddleware:
             await send(message)
 
         path = scope.get("path", "")
-        route = path if path in ("/graphql", "/healthz", "/readyz", "/metrics") else "other"
+        route = path if path in ROUTES else OTHER
+        method = scope.get("method", "")
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self.telemetry.http_requests.labels(scope.get("method", ""), route, str(status)).inc()
+            method_label = method if method in METHODS else OTHER
+            self.telemetry.http_requests.labels(method_label, route, str(status)).inc()
             self.telemetry.http_latency.labels(route).observe(time.perf_counter() - started)
 
 
 class OperationLog(SchemaExtension):
-    """One log line per operation: name, type, duration, error count."""
+    """One log line per operation: name, type, first root field, duration, error count."""
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
@@ -104,18 +132,43 @@ class OperationLog(SchemaExtension):
             op_type = ec.operation_type.value
         except Exception:
             op_type = "unknown"
-        name = ec.operation_name or "anonymous"
-        errors = len(ec.errors or []) if hasattr(ec, "errors") else 0
-        if ec.result is not None and getattr(ec.result, "errors", None):
-            errors = len(ec.result.errors or [])
+        field = root_field(ec)
+        errors = len(ec.result.errors or []) if ec.result is not None else len(ec.pre_execution_errors or [])
         telemetry: Telemetry | None = _telemetry(ec.context)
         if telemetry is not None and op_type != "subscription":
-            telemetry.operations.labels(op_type, name[:60]).inc()
+            telemetry.operations.labels(op_type, field).inc()
             telemetry.operation_latency.labels(op_type).observe(elapsed)
             if errors:
                 telemetry.operation_errors.labels(op_type).inc()
-        # logfmt: one greppable line per operation.
-        log.info("operation=%s type=%s duration_ms=%.2f errors=%d", name, op_type, elapsed * 1000, errors)
+        # logfmt: one greppable line per operation; the name is the client's, so only a GraphQL name is written.
+        name = ec.operation_name or "anonymous"
+        name = name if _NAME.fullmatch(name) else "invalid"
+        log.info(
+            "operation=%s type=%s field=%s duration_ms=%.2f errors=%d", name, op_type, field, elapsed * 1000, errors
+        )
+
+
+def root_field(ec: ExecutionContext) -> str:
+    """The first field the operation selects at its root, when the schema has it; else ``other``."""
+    document = ec.graphql_document
+    if document is None:
+        return OTHER
+    name = ec.operation_name
+    operation = next(
+        (
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode) and (name is None or (d.name and d.name.value == name))
+        ),
+        None,
+    )
+    selection = operation.selection_set.selections[0] if operation and operation.selection_set.selections else None
+    if operation is None or not isinstance(selection, FieldNode):
+        return OTHER
+    schema: GraphQLSchema = ec.schema._schema
+    root = schema.get_root_type(operation.operation)
+    field = selection.name.value
+    return field if root is not None and (field in root.fields or field == "__typename") else OTHER
 
 
 def _telemetry(context: Any) -> Telemetry | None:

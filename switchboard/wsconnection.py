@@ -19,14 +19,12 @@ import time
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
-from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from switchboard.graphql.context import Context
+from switchboard.wsmessages import CheckedLegacyWSHandler, CheckedTransportWSHandler, CheckedWebSocketAdapter
 
 UNAUTHORIZED = 4401
 # The token could not be checked (the database did not answer): the client should come back.
@@ -37,7 +35,7 @@ TOKEN_KEYS = ("Authorization", "authorization", "token")
 _closing: set[asyncio.Task[None]] = set()
 
 
-class WebSocketAdapter(ASGIWebSocketAdapter):
+class WebSocketAdapter(CheckedWebSocketAdapter):
     async def send_json(self, message: Any) -> None:
         # The token's expiry closes the socket from a timer while operations may
         # still be sending; their last messages have nowhere to go.
@@ -88,7 +86,7 @@ def _disarm(context: Context) -> None:
         context.expiry = None
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class TransportWSHandler(CheckedTransportWSHandler):
     """graphql-transport-ws, with the token's lifetime enforced."""
 
     async def shutdown(self) -> None:
@@ -111,7 +109,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
 
-class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+class LegacyWSHandler(CheckedLegacyWSHandler):
     """The legacy graphql-ws protocol, with the same token lifetime."""
 
     async def cleanup(self) -> None:

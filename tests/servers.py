@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from switchboard.wsmessages import MAX_MESSAGE_BYTES
 from switchboard.wsprotocol import PROTOCOL_CLASS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +64,8 @@ class Server:
     port: int
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    # Another command line than the test servers' uvicorn one (``switchboard serve``, ``uvicorn asgi:app``).
+    command: list[str] | None = None
 
     @property
     def url(self) -> str:
@@ -76,7 +79,8 @@ class Server:
         # The server writes into its own copy of the descriptor; ours closes at once.
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [
+                self.command
+                or [
                     sys.executable,
                     "-m",
                     "uvicorn",
@@ -92,6 +96,8 @@ class Server:
                     PROTOCOL_CLASS,
                     "--ws-per-message-deflate",
                     "false",
+                    "--ws-max-size",
+                    str(MAX_MESSAGE_BYTES),
                 ],
                 cwd=str(ROOT),
                 env=self.env,

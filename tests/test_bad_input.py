@@ -28,28 +28,29 @@ async def _post(org: Org, content: bytes, content_type: str = "application/json"
 
 
 @pytest.mark.parametrize(
-    ("content", "content_type", "phrase"),
+    ("content", "content_type", "phrase", "status"),
     [
-        (b'{"query": "{ viewer { role } }"', "application/json", "JSON"),
-        (b"\xff\xfe not utf-8", "application/json", "JSON"),
-        (b'"just a string"', "application/json", "JSON object"),
-        (b"42", "application/json", "JSON object"),
-        (b"[]", "application/json", "Batching"),
-        (b'{"query": 42}', "application/json", "query"),
-        (b'{"query": "{ viewer { role } }", "variables": [1]}', "application/json", "variables"),
-        (b'{"variables": {}}', "application/json", "query"),
-        (b'{"query": "{ viewer { role } }"}', "text/plain", "content type"),
-        (b"query={viewer{role}}", "application/x-www-form-urlencoded", "content type"),
+        (b'{"query": "{ viewer { role } }"', "application/json", "JSON", 400),
+        (b"\xff\xfe not utf-8", "application/json", "JSON", 400),
+        (b'"just a string"', "application/json", "JSON object", 400),
+        (b"42", "application/json", "JSON object", 400),
+        (b"[]", "application/json", "Batching", 400),
+        (b'{"query": 42}', "application/json", "query", 400),
+        (b'{"query": "{ viewer { role } }", "variables": [1]}', "application/json", "variables", 400),
+        (b'{"variables": {}}', "application/json", "query", 400),
+        (b'{"query": "{ viewer { role } }"}', "text/plain", "content type", 415),
+        (b"query={viewer{role}}", "application/x-www-form-urlencoded", "content type", 415),
     ],
 )
 async def test_unreadable_requests_get_a_clear_json_error(
-    org: Org, content: bytes, content_type: str, phrase: str
+    org: Org, content: bytes, content_type: str, phrase: str, status: int
 ) -> None:
-    status, body = await _post(org, content, content_type)
-    assert status == 400
+    answered, body = await _post(org, content, content_type)
+    assert answered == status
     assert body["data"] is None
     (error,) = body["errors"]
-    assert phrase.lower() in error["message"].lower() and error["extensions"]["code"] == "BAD_REQUEST"
+    code = "UNSUPPORTED_MEDIA_TYPE" if status == 415 else "BAD_REQUEST"
+    assert phrase.lower() in error["message"].lower() and error["extensions"]["code"] == code
     await _still_serving(org)
 
 

@@ -36,8 +36,8 @@ The model, in full:
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,18 +63,18 @@ from graphql import (
     get_nullable_type,
     is_composite_type,
     is_list_type,
-    validate,
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
-from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from switchboard.documents import OPERATION_RESOLUTION_FAILED, is_large, standard_errors
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_COST = 50_000
 
 DEFAULT_PAGE_SIZE = 20
-VALIDATION_CACHE_SIZE = 1000
 MAX_PAGE_SIZE = 100
 # Expected length of a list of objects that has no pagination (collaborators,
 # queues, pending invites, introspection's types and fields...).
@@ -266,19 +266,30 @@ def limit_errors(measure: Measure, operation: OperationDefinitionNode | None = N
     return errors
 
 
-VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+def operation_choice_errors(document: DocumentNode, name: str | None) -> list[GraphQLError]:
+    """A document of several operations runs only the one the request names.
+
+    graphql-core would refuse it, but strawberry passes the first operation's
+    name on when the request gives none, which would run that one.
+    """
+    if name is not None:
+        return []
+    count = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+    if count <= 1:
+        return []
+    message = f"the document has {count} operations: send operationName to say which one to run"
+    return [GraphQLError(message, extensions={"code": OPERATION_RESOLUTION_FAILED})]
 
 
-@functools.lru_cache(maxsize=VALIDATION_CACHE_SIZE)
-def _standard_validation(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
-) -> tuple[GraphQLError, ...]:
-    # Keyed by the DocumentNode object: the parser cache hands the same object
-    # back for the same query text, so repeated operations validate once.
-    errors = tuple(validate(schema, document, rules))
-    for error in errors:
-        # Clients switch on codes; these errors are fresh here and shared (read-only) once cached.
-        error.extensions = {**(error.extensions or {}), "code": VALIDATION_FAILED}
+def validation_errors(ec: ExecutionContext, document: DocumentNode) -> list[GraphQLError]:
+    """The standard rules, the choice of operation, then the limits of the operation that runs."""
+    schema = ec.schema._schema
+    errors = list(standard_errors(schema, ec.query, document, tuple(ec.validation_rules)))
+    errors = errors or operation_choice_errors(document, ec._provided_operation_name)
+    if not errors:
+        for operation in _operations(document, ec.operation_name):
+            measure = measure_operation(schema, document, operation, ec.variables)
+            errors.extend(limit_errors(measure, operation))
     return errors
 
 
@@ -289,20 +300,18 @@ class QueryLimits(SchemaExtension):
     depend on the request's variables too (``first: $n``), so they are measured
     for every request, after the standard rules passed. Setting
     ``pre_execution_errors`` here is how strawberry's own ValidationCache tells
-    the executor that validation is done.
+    the executor that validation is done. A document too large to cache is
+    validated in a worker thread (see documents.py).
     """
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         ec = self.execution_context
         document = ec.graphql_document
         if document is not None and ec.pre_execution_errors is None:
-            schema = ec.schema._schema
-            errors = list(_standard_validation(schema, document, tuple(ec.validation_rules)))
-            if not errors:
-                for operation in _operations(document, ec.operation_name):
-                    measure = measure_operation(schema, document, operation, ec.variables)
-                    errors.extend(limit_errors(measure, operation))
-            ec.pre_execution_errors = errors
+            if is_large(ec.query):
+                ec.pre_execution_errors = await asyncio.to_thread(validation_errors, ec, document)
+            else:
+                ec.pre_execution_errors = validation_errors(ec, document)
         yield
 
 

@@ -6,9 +6,11 @@ from typing import Any, cast
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
-from strawberry.extensions import MaskErrors, ParserCache
+from strawberry.extensions import MaskErrors
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from switchboard.documents import OPERATION_RESOLUTION_FAILED, DocumentCache, classify_syntax_error
 from switchboard.graphql import unset
 from switchboard.graphql.limits import query_limit_rules
 from switchboard.graphql.mutation import Mutation
@@ -22,11 +24,15 @@ from switchboard.graphql.types.threads import Collaborator, Thread, Visitor
 from switchboard.graphql.types.viewer import Viewer
 from switchboard.observability import OperationLog
 
+# Strawberry's refusals of an operation it cannot pick or run here (unknown
+# operationName, a query sent as a legacy graphql-ws subscription): client errors.
+_EXPECTED_CODES = {CannotGetOperationTypeError: OPERATION_RESOLUTION_FAILED, InvalidOperationTypeError: "BAD_REQUEST"}
+
 
 def should_mask(error: GraphQLError) -> bool:
     """Hide internals of unexpected failures; keep our own errors and validation messages."""
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    return original is not None and not isinstance(original, GraphQLError) and type(original) not in _EXPECTED_CODES
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -81,10 +87,15 @@ def masked_errors() -> MaskUnexpectedErrors:
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         for error in errors:
-            # Validation errors get their code where they are made (limits.py); a
-            # syntax error comes from strawberry's parser, before any extension.
-            if isinstance(error, GraphQLSyntaxError) and not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
+            # Validation errors get their code where they are made (documents.py,
+            # limits.py); a syntax error comes from strawberry's parser.
+            if isinstance(error, GraphQLSyntaxError):
+                classify_syntax_error(error)
+            elif type(error.original_error) in _EXPECTED_CODES:
+                error.extensions = {"code": _EXPECTED_CODES[type(error.original_error)]}
+            elif error.path is None and not should_mask(error) and not (error.extensions or {}).get("code"):
+                # graphql-core's refusal of the request's variables, before any field runs.
+                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
         # Auth and input errors are expected traffic; log only the unexpected ones.
         unexpected = [e for e in errors if should_mask(e)]
         if unexpected:
@@ -100,7 +111,7 @@ def build_schema() -> strawberry.Schema:
         types=[Agent, Visitor, Thread, Collaborator, Invite, Queue, QueueEntry],
         extensions=[
             OperationLog,
-            lambda: ParserCache(maxsize=1000),
+            DocumentCache,
             *query_limit_rules(),
             masked_errors,
         ],
