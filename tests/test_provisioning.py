@@ -131,7 +131,8 @@ async def test_create_and_update_queue_round_trip(org: Org) -> None:
 async def test_settings_round_trip(org: Org) -> None:
     fields = """inviteExpirySeconds collaboratorLimitNormal collaboratorLimitVip collaboratorLimitUrgent
                 crossDepartmentApproval maxTransferAttempts transferRateLimitPerVisitorPerHour
-                invitesPerAgentPerMinute unassignOnResolve"""
+                invitesPerAgentPerMinute unassignOnResolve serviceName reopenOnVisitorMessageSeconds
+                messagesPerVisitorPerMinute queryCostBudget queryCostRestorePerSecond"""
     defaults = (await org.data(f"{{ settings {{ {fields} }} }}"))["settings"]
     assert defaults == {
         "inviteExpirySeconds": 300,
@@ -143,6 +144,11 @@ async def test_settings_round_trip(org: Org) -> None:
         "transferRateLimitPerVisitorPerHour": 10,
         "invitesPerAgentPerMinute": 30,
         "unassignOnResolve": True,
+        "serviceName": "Support",
+        "reopenOnVisitorMessageSeconds": 86400,
+        "messagesPerVisitorPerMinute": 30,
+        "queryCostBudget": 200000,
+        "queryCostRestorePerSecond": 5000,
     }
     changes = {
         "inviteExpirySeconds": 60,
@@ -150,6 +156,9 @@ async def test_settings_round_trip(org: Org) -> None:
         "crossDepartmentApproval": True,
         "unassignOnResolve": False,
         "invitesPerAgentPerMinute": 5,
+        "serviceName": "Acme Help",
+        "reopenOnVisitorMessageSeconds": 0,
+        "queryCostBudget": 1000,
     }
     data = await org.data(
         f"""mutation($i: UpdateSettingsInput!) {{ updateSettings(input: $i) {{
@@ -159,6 +168,23 @@ async def test_settings_round_trip(org: Org) -> None:
     assert data["updateSettings"]["userErrors"] == []
     assert data["updateSettings"]["settings"] == {**defaults, **changes}
     assert (await org.data(f"{{ settings {{ {fields} }} }}", server=1))["settings"] == {**defaults, **changes}
+
+
+async def test_bad_settings_name_the_field_and_change_nothing(org: Org) -> None:
+    update = """mutation($i: UpdateSettingsInput!) { updateSettings(input: $i) {
+                  settings { serviceName } userErrors { code field } } }"""
+    for bad, field in (
+        ({"serviceName": "   "}, "serviceName"),
+        ({"serviceName": "x" * 201}, "serviceName"),
+        ({"serviceName": "a\u0000b"}, "serviceName"),
+        ({"messagesPerVisitorPerMinute": 0}, "messagesPerVisitorPerMinute"),
+        ({"reopenOnVisitorMessageSeconds": -1}, "reopenOnVisitorMessageSeconds"),
+        ({"queryCostBudget": 0}, "queryCostBudget"),
+    ):
+        payload = (await org.data(update, {"i": {**bad, "inviteExpirySeconds": 61}}))["updateSettings"]
+        assert payload == {"settings": None, "userErrors": [{"code": "INVALID", "field": ["input", field]}]}
+    settings = (await org.data("{ settings { serviceName inviteExpirySeconds } }"))["settings"]
+    assert settings == {"serviceName": "Support", "inviteExpirySeconds": 300}
 
 
 async def test_start_thread_reuses_the_visitor_by_external_id(org: Org) -> None:

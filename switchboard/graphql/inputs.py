@@ -342,3 +342,14 @@ class UpdateSettingsInput:
     unassign_on_resolve: bool | None = strawberry.field(
         default=strawberry.UNSET, description="Clear the primary on resolve."
     )
+    service_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The name visitors see for agents and the bot (1..200 characters)."
+    )
+    reopen_on_visitor_message_seconds: int | None = strawberry.field(
+        default=strawberry.UNSET, description="0..2592000; 0: a visitor's message never reopens."
+    )
+    messages_per_visitor_per_minute: int | None = strawberry.field(default=strawberry.UNSET, description="1..10000.")
+    query_cost_budget: int | None = strawberry.field(default=strawberry.UNSET, description="1..100000000.")
+    query_cost_restore_per_second: int | None = strawberry.field(
+        default=strawberry.UNSET, description="1..100000000."
+    )

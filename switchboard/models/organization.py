@@ -17,6 +17,11 @@ class Organization(Model):
     transfer_rate_limit_per_visitor_per_hour = fields.IntField(default=10)
     invites_per_agent_per_minute = fields.IntField(default=30)
     unassign_on_resolve = fields.BooleanField(default=True)
+    service_name = fields.CharField(max_length=200, default="Support")
+    reopen_on_visitor_message_seconds = fields.IntField(default=86400)
+    messages_per_visitor_per_minute = fields.IntField(default=30)
+    query_cost_budget = fields.IntField(default=200_000)
+    query_cost_restore_per_second = fields.IntField(default=5_000)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

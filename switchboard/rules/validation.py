@@ -33,8 +33,16 @@ SETTING_RANGES: dict[str, tuple[int, int]] = {
     "max_transfer_attempts": (1, 100),
     "transfer_rate_limit_per_visitor_per_hour": (1, 10000),
     "invites_per_agent_per_minute": (1, 10000),
+    # 0 turns reopening by a visitor's message off; 30 days is the longest a thread waits.
+    "reopen_on_visitor_message_seconds": (0, 2_592_000),
+    "messages_per_visitor_per_minute": (1, 10000),
+    # Below the largest query the cost limit lets through would only refuse it later,
+    # so the budget starts at 1 point and the restore rate at 1 point per second.
+    "query_cost_budget": (1, 100_000_000),
+    "query_cost_restore_per_second": (1, 100_000_000),
 }
 SETTING_FLAGS = ("cross_department_approval", "unassign_on_resolve")
+SETTING_TEXTS = ("service_name",)
 # NUL cannot be stored in PostgreSQL text or jsonb, and a lone surrogate cannot be
 # encoded as UTF-8: both would fail deep in the driver as an internal error.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

@@ -16,6 +16,11 @@ async def update(tenant: Tenant, outbox: Outbox, changes: dict[str, object]) -> 
         if raw is not None:
             assert isinstance(raw, int)
             values[name] = v.number(raw, (name,), low, high)
+    for name in v.SETTING_TEXTS:
+        raw = changes.get(name)
+        if raw is not None:
+            assert isinstance(raw, str)
+            values[name] = v.required_text(raw, (name,))
     for name in v.SETTING_FLAGS:
         if changes.get(name) is not None:
             values[name] = bool(changes[name])

@@ -24,6 +24,15 @@ class OrganizationSettings:
     unassign_on_resolve: bool = strawberry.field(
         description="Resolving clears the primary, so a reopened thread goes back through the queue."
     )
+    service_name: str = strawberry.field(description="The one name a visitor sees for every agent and the bot.")
+    reopen_on_visitor_message_seconds: int = strawberry.field(
+        description="A visitor message this long after resolve reopens the thread; 0: never."
+    )
+    messages_per_visitor_per_minute: int = strawberry.field(description="Messages one visitor may send per minute.")
+    query_cost_budget: int = strawberry.field(
+        description="Query cost points a caller may spend at once (see extensions.cost)."
+    )
+    query_cost_restore_per_second: int = strawberry.field(description="Query cost points restored per second.")
 
     @classmethod
     def from_model(cls, row: m.Organization) -> OrganizationSettings:
@@ -37,4 +46,9 @@ class OrganizationSettings:
             transfer_rate_limit_per_visitor_per_hour=row.transfer_rate_limit_per_visitor_per_hour,
             invites_per_agent_per_minute=row.invites_per_agent_per_minute,
             unassign_on_resolve=row.unassign_on_resolve,
+            service_name=row.service_name,
+            reopen_on_visitor_message_seconds=row.reopen_on_visitor_message_seconds,
+            messages_per_visitor_per_minute=row.messages_per_visitor_per_minute,
+            query_cost_budget=row.query_cost_budget,
+            query_cost_restore_per_second=row.query_cost_restore_per_second,
         )
