@@ -350,6 +350,4 @@ class UpdateSettingsInput:
     )
     messages_per_visitor_per_minute: int | None = strawberry.field(default=strawberry.UNSET, description="1..10000.")
     query_cost_budget: int | None = strawberry.field(default=strawberry.UNSET, description="1..100000000.")
-    query_cost_restore_per_second: int | None = strawberry.field(
-        default=strawberry.UNSET, description="1..100000000."
-    )
+    query_cost_restore_per_second: int | None = strawberry.field(default=strawberry.UNSET, description="1..100000000.")
