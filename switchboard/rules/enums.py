@@ -128,6 +128,18 @@ class Sentiment(str, Enum):
     NEGATIVE = "NEGATIVE"
 
 
+class SenderKind(str, Enum):
+    VISITOR = "VISITOR"
+    BOT = "BOT"
+    AGENT = "AGENT"
+    SYSTEM = "SYSTEM"
+
+
+class MessageVisibility(str, Enum):
+    PUBLIC = "PUBLIC"
+    INTERNAL = "INTERNAL"
+
+
 class ErrorCode(str, Enum):
     INVALID = "INVALID"
     NOT_FOUND = "NOT_FOUND"
