@@ -14,11 +14,13 @@ from switchboard.graphql.inputs import (
     DecideInviteApprovalInput,
     InviteCollaboratorsInput,
     LeaveThreadInput,
+    MarkThreadReadInput,
     RemoveCollaboratorInput,
     ReopenThreadInput,
     RequestTransferInput,
     ResolveThreadInput,
     RespondToInviteInput,
+    SendMessageInput,
     SetAgentStatusInput,
     StartThreadInput,
     UpdateAgentInput,
@@ -31,15 +33,26 @@ from switchboard.graphql.payloads import (
     CollaboratorPayload,
     InviteCollaboratorsPayload,
     InvitePayload,
+    MarkThreadReadPayload,
     QueueEntryPayload,
     QueuePayload,
     RequestTransferPayload,
     RespondToInvitePayload,
+    SendMessagePayload,
     SettingsPayload,
     StartThreadPayload,
     ThreadPayload,
 )
-from switchboard.graphql.resolvers import agents, collaboration, invites, organization, queues, threads, transfers
+from switchboard.graphql.resolvers import (
+    agents,
+    collaboration,
+    conversation,
+    invites,
+    organization,
+    queues,
+    threads,
+    transfers,
+)
 from switchboard.graphql.types.base import InfoT
 
 
@@ -98,6 +111,14 @@ class Mutation:
     @strawberry.mutation(description="Set an agent's availability (your own, or another's as admin or supervisor).")
     async def set_agent_status(self, info: InfoT, input: SetAgentStatusInput) -> AgentPayload:
         return await agents.set_agent_status(info, input)
+
+    @strawberry.mutation(description="Post a message on a thread, as the caller's role and place allow.")
+    async def send_message(self, info: InfoT, input: SendMessageInput) -> SendMessagePayload:
+        return await conversation.send_message(info, input)
+
+    @strawberry.mutation(description="Move the calling agent's read mark on a thread (agents).")
+    async def mark_thread_read(self, info: InfoT, input: MarkThreadReadInput) -> MarkThreadReadPayload:
+        return await conversation.mark_thread_read(info, input)
 
     @strawberry.mutation(description="Provision an agent (admin).")
     async def create_agent(self, info: InfoT, input: CreateAgentInput) -> AgentPayload:
