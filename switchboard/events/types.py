@@ -249,6 +249,33 @@ class ThreadInviteChanged(ThreadEvent):
     message: str | None = None
 
 
+# ---------------------------------------------------------------- the conversation
+
+
+class MessageEventKind(str, Enum):
+    MESSAGE_POSTED = "MESSAGE_POSTED"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessagePosted(Event):
+    """A message was written on a thread (in the message's own transaction).
+
+    On the thread's topic and key, but not a ``ThreadEvent``: threadEvents
+    leaves it out, conversationEvents renders it. ``visibility`` lets a stream
+    drop INTERNAL notes for the visitor without reading the message.
+    """
+
+    topic = Topic.THREAD
+    columns = frozenset({"thread_id", "actor_id"})
+    kind: MessageEventKind = field(default=MessageEventKind.MESSAGE_POSTED, init=False)
+    thread_id: int
+    message_id: int
+    visibility: MessageVisibility
+    sender_kind: SenderKind
+    # The agent who wrote it, if an agent did.
+    actor_id: int | None = None
+
+
 # ---------------------------------------------------------------- invites
 
 
@@ -284,6 +311,7 @@ KINDS: dict[tuple[Topic, str], type[Event]] = {
     **{(Topic.QUEUE, k.value): QueueChanged for k in QueueEventKind},
     **{(Topic.QUEUE, k.value): EntryChanged for k in EntryEventKind},
     **{(Topic.INVITE, k.value): InviteChanged for k in InviteEventKind},
+    (Topic.THREAD, MessageEventKind.MESSAGE_POSTED.value): MessagePosted,
     **{
         (Topic.THREAD, _fixed_kind(cls)): cls
         for cls in (
