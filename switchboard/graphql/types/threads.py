@@ -224,8 +224,7 @@ class Thread(Node):
 
     @strawberry.field(
         description=(
-            "Messages the calling agent has not marked read, their own excluded; "
-            "null for callers who are not agents."
+            "Messages the calling agent has not marked read, their own excluded; null for callers who are not agents."
         )
     )
     async def unread_count(self, info: InfoT) -> int | None:
