@@ -15,6 +15,7 @@ from switchboard.graphql.enums import (
     InviteAction,
     InviteStatus,
     InviteType,
+    MessageVisibility,
     OverflowAction,
     Permission,
     Priority,
@@ -233,6 +234,16 @@ class ReopenThreadInput:
     thread_id: strawberry.ID = strawberry.field(description="The thread.")
     priority: Priority | None = strawberry.field(
         default=strawberry.UNSET, description="Queue priority of the new entry."
+    )
+
+
+@strawberry.input(description="Say that you are typing on a thread, or that you stopped.")
+class SetTypingInput:
+    thread_id: strawberry.ID = strawberry.field(description="The thread.")
+    typing: bool = strawberry.field(default=True, description="true while typing; false when you stop.")
+    visibility: MessageVisibility = strawberry.field(
+        default=MessageVisibility.PUBLIC,
+        description="INTERNAL typing (a note being written) is never shown to the visitor.",
     )
 
 

@@ -20,6 +20,7 @@ from switchboard.graphql.inputs import (
     ResolveThreadInput,
     RespondToInviteInput,
     SetAgentStatusInput,
+    SetTypingInput,
     StartThreadInput,
     UpdateAgentInput,
     UpdateQueueInput,
@@ -36,10 +37,20 @@ from switchboard.graphql.payloads import (
     RequestTransferPayload,
     RespondToInvitePayload,
     SettingsPayload,
+    SetTypingPayload,
     StartThreadPayload,
     ThreadPayload,
 )
-from switchboard.graphql.resolvers import agents, collaboration, invites, organization, queues, threads, transfers
+from switchboard.graphql.resolvers import (
+    agents,
+    collaboration,
+    invites,
+    organization,
+    queues,
+    threads,
+    transfers,
+    typing_indicator,
+)
 from switchboard.graphql.types.base import InfoT
 
 
@@ -94,6 +105,12 @@ class Mutation:
     @strawberry.mutation(description="Reopen a resolved thread: it queues again.")
     async def reopen_thread(self, info: InfoT, input: ReopenThreadInput) -> ThreadPayload:
         return await queues.reopen_thread(info, input)
+
+    @strawberry.mutation(
+        description="Say you are typing (or stopped): shown live to whoever may see a message of that visibility."
+    )
+    async def set_typing(self, info: InfoT, input: SetTypingInput) -> SetTypingPayload:
+        return await typing_indicator.set_typing(info, input)
 
     @strawberry.mutation(description="Set an agent's availability (your own, or another's as admin or supervisor).")
     async def set_agent_status(self, info: InfoT, input: SetAgentStatusInput) -> AgentPayload:

@@ -33,7 +33,8 @@ class Event(Model):
 
     class Meta:
         table = "event"
-        indexes = (("org_id", "seq"), ("created_at",))
+        # (thread_id, seq): a thread's events in order (conversationEvents resuming from a message).
+        indexes = (("org_id", "seq"), ("created_at",), ("thread_id", "seq"))
 
 
 # One row; UPDATE ... SET value = value + n hands out event sequence numbers.
