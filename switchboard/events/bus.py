@@ -220,18 +220,14 @@ class EventBus:
             return 0
         return int(await Event.filter(seq__lte=newest_old).delete())
 
-    async def oldest_kept(self) -> int:
-        """The seq of the oldest event the log still holds (the next one when it holds none)."""
+    async def check_cursor(self, after: int) -> None:
+        """Refuse to resume from ``after`` when events right after it were pruned: the replay would skip them."""
         # One statement, so that an event committed meanwhile cannot make a valid cursor look stale.
         rows = await connections.get("default").execute_query_dict(
             "SELECT COALESCE((SELECT MIN(seq) FROM event), (SELECT value FROM event_counter WHERE id = 1) + 1, 1)"
             " AS oldest_kept"
         )
-        return int(rows[0]["oldest_kept"])
-
-    async def check_cursor(self, after: int) -> None:
-        """Refuse to resume from ``after`` when events right after it were pruned: the replay would skip them."""
-        if after + 1 < await self.oldest_kept():
+        if after + 1 < int(rows[0]["oldest_kept"]):
             raise CursorExpired(self.retention_hours)
 
     # ------------------------------------------------------------ subscribing

@@ -33,8 +33,7 @@ class Event(Model):
 
     class Meta:
         table = "event"
-        # (thread_id, seq): a thread's events in order (conversationEvents resuming from a message).
-        indexes = (("org_id", "seq"), ("created_at",), ("thread_id", "seq"))
+        indexes = (("org_id", "seq"), ("created_at",))
 
 
 # One row; UPDATE ... SET value = value + n hands out event sequence numbers.

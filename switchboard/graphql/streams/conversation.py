@@ -6,8 +6,8 @@ process; MESSAGE and STATUS_CHANGED carry the event's cursor. TYPING is a
 live-only event of the bus (never stored), mixed in as it comes, without a
 cursor. Nothing is sent first: as with threadEvents, a client loads the thread
 (``messages``, ``status``) and subscribes with ``after``: the cursor of the last
-event it saw, or of the newest message it loaded (a ``MessageEdge.cursor``: the
-stream then starts right after that message's own event).
+event it saw, or of the newest message it loaded (a ``MessageEdge.cursor`` is
+its message's event cursor).
 
 What the caller sees is the access policy's: a visitor never gets an INTERNAL
 message or INTERNAL typing (dropped by the dispatcher, before any work), and
@@ -28,7 +28,7 @@ from contextlib import aclosing
 
 from switchboard.events.bus import ReplayFilter
 from switchboard.events.codec import BusEvent, LiveEvent
-from switchboard.events.cursors import CursorExpired, encode_cursor
+from switchboard.events.cursors import encode_cursor
 from switchboard.events.types import (
     MessagePosted,
     ThreadAssigned,
@@ -39,20 +39,16 @@ from switchboard.events.types import (
     TypingChanged,
 )
 from switchboard.graphql.context import Context
-from switchboard.graphql.errors import BadInput, Forbidden, NotFound, cursor_expired
+from switchboard.graphql.errors import Forbidden, NotFound
 from switchboard.graphql.resolvers.common import arg_pk
 from switchboard.graphql.streams.collaboration import parse_after, place_lost
 from switchboard.graphql.types import base
 from switchboard.graphql.types.base import InfoT
 from switchboard.graphql.types.events import ConversationEvent
 from switchboard.graphql.types.messages import Message
-from switchboard.models import Message as MessageRow
 from switchboard.rules import policy
 from switchboard.rules.enums import ConversationEventKind, ThreadStatus
-from switchboard.rules.pagination import key_of
-from switchboard.rules.problems import BadArgument
 from switchboard.runtime.event_rows import Rows
-from switchboard.services import resume
 
 # The thread events that change its status (a start, a queue, an assignment, a resolve, an overflow).
 STATUS_EVENTS = (ThreadStatusChanged, ThreadQueued, ThreadAssigned)
@@ -70,35 +66,17 @@ async def conversation_events(info: InfoT, thread_id: str, after: str | None) ->
     ctx = info.context
     caller = await ctx.allow(policy.Op.WATCH_CONVERSATION)
     pk = arg_pk(thread_id, "Thread")
-    event_cursor = after is None or after.startswith("e")
-    seq = parse_after(after) if event_cursor else None
+    seq = parse_after(after)
     row = await ctx.loaders.thread.load(pk)
     if row is None:
         raise NotFound("thread")
     if not policy.watches_conversation(caller, await base.thread_facts(info, row)):
         raise Forbidden("you may not watch this thread's conversation")
-    if not event_cursor:
-        assert after is not None
-        seq = await _after_message(ctx, pk, after)
     # As in threadEvents: a replayed departure from before this check may since have been undone.
     checked_at = ctx.bus.last_seq
     watcher = caller.agent_id if policy.stream_needs_place(caller) else None
     own = policy.sender_key(caller, ctx.principal.sub)
     return _conversation(ctx, caller, pk, seq, _Watch(watcher, checked_at, own))
-
-
-async def _after_message(ctx: Context, pk: int, cursor: str) -> int:
-    """The seq to resume after for a message's cursor (a ``MessageEdge.cursor`` of this thread)."""
-    try:
-        message_id = key_of(cursor)
-    except BadArgument as exc:
-        raise BadInput(f"malformed cursor {cursor!r}") from exc
-    if not await ctx.tenant.q(MessageRow).filter(id=message_id, thread_id=pk).exists():
-        raise BadInput("this cursor is not one of this thread's messages")
-    found = await resume.after_message(ctx.tenant, pk, message_id)
-    if found.expired:
-        raise cursor_expired(CursorExpired(ctx.bus.retention_hours))
-    return found.seq if found.seq is not None else await ctx.bus.oldest_kept() - 1
 
 
 class _Watch:
