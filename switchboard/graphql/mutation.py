@@ -14,11 +14,13 @@ from switchboard.graphql.inputs import (
     DecideInviteApprovalInput,
     InviteCollaboratorsInput,
     LeaveThreadInput,
+    MarkThreadReadInput,
     RemoveCollaboratorInput,
     ReopenThreadInput,
     RequestTransferInput,
     ResolveThreadInput,
     RespondToInviteInput,
+    SendMessageInput,
     SetAgentStatusInput,
     SetTypingInput,
     StartThreadInput,
@@ -32,10 +34,12 @@ from switchboard.graphql.payloads import (
     CollaboratorPayload,
     InviteCollaboratorsPayload,
     InvitePayload,
+    MarkThreadReadPayload,
     QueueEntryPayload,
     QueuePayload,
     RequestTransferPayload,
     RespondToInvitePayload,
+    SendMessagePayload,
     SettingsPayload,
     SetTypingPayload,
     StartThreadPayload,
@@ -44,6 +48,7 @@ from switchboard.graphql.payloads import (
 from switchboard.graphql.resolvers import (
     agents,
     collaboration,
+    conversation,
     invites,
     organization,
     queues,
@@ -115,6 +120,14 @@ class Mutation:
     @strawberry.mutation(description="Set an agent's availability (your own, or another's as admin or supervisor).")
     async def set_agent_status(self, info: InfoT, input: SetAgentStatusInput) -> AgentPayload:
         return await agents.set_agent_status(info, input)
+
+    @strawberry.mutation(description="Post a message on a thread, as the caller's role and place allow.")
+    async def send_message(self, info: InfoT, input: SendMessageInput) -> SendMessagePayload:
+        return await conversation.send_message(info, input)
+
+    @strawberry.mutation(description="Move the calling agent's read mark on a thread (agents).")
+    async def mark_thread_read(self, info: InfoT, input: MarkThreadReadInput) -> MarkThreadReadPayload:
+        return await conversation.mark_thread_read(info, input)
 
     @strawberry.mutation(description="Provision an agent (admin).")
     async def create_agent(self, info: InfoT, input: CreateAgentInput) -> AgentPayload:
