@@ -10,10 +10,26 @@ operation's error and the socket's other subscription goes on.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import httpx
+import jwt
+import pytest
+import pytest_asyncio
+from graphql import ExecutionResult
+from starlette.applications import Starlette
+from tortoise.backends.sqlite.client import SqliteClient
+
+from switchboard.app import create_app
+from switchboard.graphql.context import Context
+from switchboard.graphql.schema import schema
+from switchboard.settings import Settings
 from tests.collab_support import RESOLVE, join, settings
 from tests.conftest import AgentHandle, Org
 from tests.queue_support import claim, create_queue, transfer
@@ -308,3 +324,138 @@ async def test_a_refused_subscription_is_its_own_error_and_the_socket_goes_on(or
             assert await (await client.subscribe(EVENTS, {"t": conv.thread})).refusal() == code
         finally:
             await client.close()
+
+
+# ---------------------------------------------------------------- fan-out cost (in process, statements counted)
+
+FANOUT_SECRET = "fanout-secret-" + "x" * 24
+FANOUT_ORG = "org-fanout"
+_statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("fanout_statements", default=None)
+
+
+def _counting(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def wrapper(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        seen = _statements.get()
+        if seen is not None:
+            seen.append(query)
+        return await method(self, query, *args, **kwargs)
+
+    return wrapper
+
+
+def _fanout_token(role: str, sub: str, **claims: Any) -> str:
+    now = int(time.time())
+    body = {"sub": sub, "org": FANOUT_ORG, "role": role, "iat": now, "exp": now + 600, **claims}
+    return jwt.encode(body, FANOUT_SECRET, algorithm="HS256")
+
+
+@pytest_asyncio.fixture
+async def fanout_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many"):
+        monkeypatch.setattr(SqliteClient, name, _counting(getattr(SqliteClient, name)))
+    app = create_app(Settings(database_url=f"sqlite://{tmp_path / 'fanout.db'}", jwt_secret=FANOUT_SECRET))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://switchboard") as client:
+            yield app, client
+
+
+async def _api(client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {token}"}
+    )
+    body = response.json()
+    assert not body.get("errors"), body
+    return dict(body["data"])
+
+
+async def _fanout_thread(client: httpx.AsyncClient) -> tuple[str, str, list[str]]:
+    """An ACTIVE thread: (its id, the visitor's token, tokens of agents who may watch it)."""
+    admin = _fanout_token("admin", "admin")
+    agents = []
+    for name, role in (("Prim", "AGENT"), ("Chief", "SUPERVISOR")):
+        made = await _api(
+            client,
+            admin,
+            "mutation($i: CreateAgentInput!) { createAgent(input: $i) { agent { id } } }",
+            {"i": {"name": name, "role": role}},
+        )
+        agent_id = made["createAgent"]["agent"]["id"]
+        agents.append(_fanout_token("agent", agent_id))
+        await _api(client, agents[-1], "mutation { setAgentStatus(input: {status: ONLINE}) { agent { id } } }", {})
+    started = await _api(
+        client,
+        _fanout_token("service", "bot"),
+        "mutation($i: StartThreadInput!) { startThread(input: $i) { thread { id } visitorToken } }",
+        {"i": {"visitor": {"externalId": f"v-{secrets.token_hex(3)}", "name": "Vic"}}},
+    )
+    thread = started["startThread"]["thread"]["id"]
+    queue = await _api(
+        client,
+        admin,
+        "mutation($i: CreateQueueInput!) { createQueue(input: $i) { queue { id } } }",
+        {"i": {"name": f"manual-{secrets.token_hex(3)}", "routingStrategy": "MANUAL"}},
+    )
+    queued = await _api(
+        client,
+        admin,
+        "mutation($i: RequestTransferInput!) { requestTransfer(input: $i) { queueEntry { id } } }",
+        {"i": {"threadId": thread, "queueId": queue["createQueue"]["queue"]["id"]}},
+    )
+    entry = queued["requestTransfer"]["queueEntry"]["id"]
+    await _api(
+        client,
+        agents[0],
+        "mutation($i: ClaimQueueEntryInput!) { claimQueueEntry(input: $i) { queueEntry { id } } }",
+        {"i": {"queueEntryId": entry}},
+    )
+    return thread, started["startThread"]["visitorToken"], [admin, *agents]
+
+
+async def _subscriber(app: Starlette, token: str, thread: str, seen: list[str], got: list[dict[str, Any]]) -> None:
+    """One subscriber of its own connection (its own context), its statements counted into ``seen``."""
+    _statements.set(seen)
+    ctx = Context(app.state.services)
+    await ctx.authenticate(f"Bearer {token}")
+    stream = await schema.subscribe(EVENTS, variable_values={"t": thread}, context_value=ctx)
+    assert not isinstance(stream, ExecutionResult), stream
+    async for result in stream:
+        assert not result.errors, result.errors
+        assert result.data is not None
+        got.append(result.data["conversationEvents"])
+
+
+async def _fanout_statements(app: Starlette, client: httpx.AsyncClient, subscribers: int) -> int:
+    """Statements run on behalf of ``subscribers`` watchers (visitor, admin, agents) while one message reaches them."""
+    thread, visitor, staff = await _fanout_thread(client)
+    tokens = [(visitor, *staff)[i % (1 + len(staff))] for i in range(subscribers)]
+    seen: list[str] = []
+    got: list[dict[str, Any]] = []
+    tasks = [asyncio.create_task(_subscriber(app, token, thread, seen, got)) for token in tokens]
+    try:
+        await asyncio.sleep(0.5)
+        seen.clear()
+        await _api(client, visitor, SEND, {"i": {"threadId": thread, "body": "hello"}})
+        for _ in range(200):
+            if len(got) >= subscribers:
+                break
+            await asyncio.sleep(0.02)
+        assert [e["message"]["body"] for e in got] == ["hello"] * subscribers
+        return len(seen)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_message_costs_the_same_statements_for_one_subscriber_or_twelve(
+    fanout_app: tuple[Starlette, httpx.AsyncClient],
+) -> None:
+    app, client = fanout_app
+    one = await _fanout_statements(app, client, 1)
+    twelve = await _fanout_statements(app, client, 12)
+    # The rows of one message are read once per process, whoever renders it.
+    assert one == twelve, (one, twelve)
+    assert 0 < one <= 6, one
