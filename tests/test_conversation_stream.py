@@ -254,26 +254,26 @@ async def test_the_visitor_never_sees_internal_notes_internal_typing_or_an_agent
         await chief_ws.close()
 
 
-async def test_a_visitor_may_not_type_an_internal_note_nor_on_another_thread(org: Org) -> None:
+async def test_who_may_type(org: Org, other_org: Org) -> None:
     conv = await conversation(org)
     other = await conversation(org)
+    other_thread = (await conversation(other_org)).thread
     refused = await org.gql(TYPING, {"i": {"threadId": conv.thread, "visibility": "INTERNAL"}}, token=conv.visitor)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     elsewhere = await org.gql(TYPING, {"i": {"threadId": other.thread}}, token=conv.visitor)
     assert elsewhere["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     analyst = await org.gql(TYPING, {"i": {"threadId": conv.thread}}, token=org.token("analyst"))
     assert analyst["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    # Agents: the userError sendMessage gives them (the same rule decides), and nothing goes out.
+    # Agents whose place does not let them post (none, or READ): FORBIDDEN_ACTION, and nothing goes out.
     outsider = await org.create_agent("Out")
     watcher = await org.create_agent("Watcher")
     await join(org, conv.primary, conv.thread, watcher, type="OBSERVER")
     for agent, visibility in ((outsider, "PUBLIC"), (watcher, "PUBLIC"), (watcher, "INTERNAL")):
         answer = await typing(org, agent.token, conv.thread, visibility)
-        posted = await org.data(
-            SEND, {"i": {"threadId": conv.thread, "body": "x", "visibility": visibility}}, token=agent.token
-        )
-        assert answer["ok"] is False and answer["userErrors"]
-        assert [e["code"] for e in answer["userErrors"]] == [e["code"] for e in posted["sendMessage"]["userErrors"]]
+        assert answer["ok"] is False and [e["code"] for e in answer["userErrors"]] == ["FORBIDDEN_ACTION"]
+    # A thread that is not there (another organization's): NOT_FOUND.
+    foreign = await typing(org, outsider.token, other_thread)
+    assert [e["code"] for e in foreign["userErrors"]] == ["NOT_FOUND"]
 
 
 # ---------------------------------------------------------------- typing, throttled across processes

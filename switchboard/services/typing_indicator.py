@@ -37,8 +37,7 @@ async def check(
         raise not_found("thread", THREAD)
     members = await active_collaborators(tenant, thread.id)
     facts = policy.ThreadFacts(thread.id, thread.status, frozenset(c.agent_id for c in members))
-    if policy.thread_reach(caller, facts) is not policy.Reach.FULL:
-        raise not_found("thread", THREAD)
+    # An agent of the organization without a place is refused by the verdict (FORBIDDEN_ACTION), not hidden.
     org = await tenant.organization()
     reopen = policy.reopens_on_message(thread.resolved_at, now, org.reopen_on_visitor_message_seconds)
     decision = policy.post_verdict(caller, facts, visibility, as_place(place_of(members, caller.agent_id)), reopen)
