@@ -327,3 +327,36 @@ KINDS: dict[tuple[Topic, str], type[Event]] = {
         )
     },
 }
+
+
+# ---------------------------------------------------------------- live only
+
+
+class LiveEventKind(str, Enum):
+    TYPING = "TYPING"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypingChanged(Event):
+    """Someone started or stopped typing on a thread: never stored, never replayed, no seq.
+
+    It carries the names a watcher may be shown, so that rendering it for each
+    watcher reads nothing.
+    """
+
+    topic = Topic.THREAD
+    columns = frozenset({"thread_id"})
+    kind: LiveEventKind = field(default=LiveEventKind.TYPING, init=False)
+    thread_id: int
+    typing: bool
+    visibility: MessageVisibility
+    sender_kind: SenderKind
+    # Who typed ("agent:12", "visitor:3", "admin:<sub>"): their own stream leaves it out.
+    sender: str
+    # The agent's or the visitor's name; None for the bot and the system.
+    name: str | None = None
+    service_name: str
+
+
+# Live-only kinds: sent to the subscribers there are now, never written to the log.
+LIVE_KINDS: dict[tuple[Topic, str], type[Event]] = {(Topic.THREAD, LiveEventKind.TYPING.value): TypingChanged}

@@ -237,6 +237,16 @@ class ReopenThreadInput:
     )
 
 
+@strawberry.input(description="Say that you are typing on a thread, or that you stopped.")
+class SetTypingInput:
+    thread_id: strawberry.ID = strawberry.field(description="The thread.")
+    typing: bool = strawberry.field(default=True, description="true while typing; false when you stop.")
+    visibility: MessageVisibility = strawberry.field(
+        default=MessageVisibility.PUBLIC,
+        description="INTERNAL typing (a note being written) is never shown to the visitor.",
+    )
+
+
 @strawberry.input(description="Set an agent's availability.")
 class SetAgentStatusInput:
     status: AgentStatus = strawberry.field(description="The new status.")

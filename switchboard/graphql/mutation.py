@@ -22,6 +22,7 @@ from switchboard.graphql.inputs import (
     RespondToInviteInput,
     SendMessageInput,
     SetAgentStatusInput,
+    SetTypingInput,
     StartThreadInput,
     UpdateAgentInput,
     UpdateQueueInput,
@@ -40,6 +41,7 @@ from switchboard.graphql.payloads import (
     RespondToInvitePayload,
     SendMessagePayload,
     SettingsPayload,
+    SetTypingPayload,
     StartThreadPayload,
     ThreadPayload,
 )
@@ -52,6 +54,7 @@ from switchboard.graphql.resolvers import (
     queues,
     threads,
     transfers,
+    typing_indicator,
 )
 from switchboard.graphql.types.base import InfoT
 
@@ -107,6 +110,12 @@ class Mutation:
     @strawberry.mutation(description="Reopen a resolved thread: it queues again.")
     async def reopen_thread(self, info: InfoT, input: ReopenThreadInput) -> ThreadPayload:
         return await queues.reopen_thread(info, input)
+
+    @strawberry.mutation(
+        description="Say you are typing (or stopped): shown live to whoever may see a message of that visibility."
+    )
+    async def set_typing(self, info: InfoT, input: SetTypingInput) -> SetTypingPayload:
+        return await typing_indicator.set_typing(info, input)
 
     @strawberry.mutation(description="Set an agent's availability (your own, or another's as admin or supervisor).")
     async def set_agent_status(self, info: InfoT, input: SetAgentStatusInput) -> AgentPayload:

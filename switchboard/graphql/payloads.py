@@ -117,3 +117,11 @@ class SendMessagePayload:
 class MarkThreadReadPayload:
     thread: Thread | None = strawberry.field(description="The thread, with its unreadCount after the change.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of setTyping.")
+class SetTypingPayload:
+    ok: bool = strawberry.field(
+        description="true when accepted (calls within 2 s of the sender's last typing event are accepted and dropped)."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why the caller may not type here, if so.")

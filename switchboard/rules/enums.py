@@ -175,6 +175,12 @@ class ThreadEventKind(str, Enum):
     INVITE_CHANGED = "INVITE_CHANGED"
 
 
+class ConversationEventKind(str, Enum):
+    MESSAGE = "MESSAGE"
+    TYPING = "TYPING"
+    STATUS_CHANGED = "STATUS_CHANGED"
+
+
 class Role(str, Enum):
     """A token's role claim."""
 

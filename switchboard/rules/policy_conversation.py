@@ -47,6 +47,9 @@ __all__ = [
     "sender_key",
     "sender_kind",
     "shows_author",
+    "shows_typing",
+    "typing_name",
+    "watches_conversation",
 ]
 
 SUB_KEY_MAX = 100
@@ -218,3 +221,33 @@ def display_name(caller: Caller, kind: SenderKind, names: Names) -> str:
 def counts_unread(caller: Caller) -> bool:
     """Thread.unreadCount and markThreadRead are the calling agent's own; null for other roles."""
     return caller.role is Role.AGENT and caller.agent_id is not None
+
+
+# ---------------------------------------------------------------- the live conversation
+
+
+def watches_conversation(caller: Caller, thread: ThreadFacts) -> bool:
+    """conversationEvents: a visitor only their own thread; everyone else as threadEvents decides
+    (a plain agent needs a place on the thread; supervisors and admins any of the organization)."""
+    if caller.visitor:
+        return thread.id == caller.thread_id
+    # Imported here: ``policy`` re-exports this module, so it is loaded by the time this runs.
+    from switchboard.rules import policy
+
+    return policy.thread_events_reach(caller, thread) is policy.Reach.FULL
+
+
+def shows_typing(caller: Caller, visibility: MessageVisibility, sender: str, own: str) -> bool:
+    """A typing event reaches whoever would see a message of its visibility (never INTERNAL to the
+    visitor), except the one typing (``own`` is the caller's ``sender_key``)."""
+    return visibility in message_visibilities(caller) and sender != own
+
+
+def typing_name(caller: Caller, kind: SenderKind, name: str | None, service: str) -> str:
+    """ConversationEvent.typingName: whoever types is named as displayName names a message's sender."""
+    names = Names(
+        service=service,
+        author=name if kind is SenderKind.AGENT else None,
+        visitor=name if kind is SenderKind.VISITOR else None,
+    )
+    return display_name(caller, kind, names)

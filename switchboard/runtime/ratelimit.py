@@ -1,4 +1,5 @@
-"""Per-minute limits across every process: invites per agent, messages per visitor.
+"""Limits shared by every process: per-minute limits (invites per agent, messages per
+visitor) and ``Throttle``, at most one go per key per window (typing events).
 
 One mechanism, one instance per limit (``invite_limiter``, ``message_limiter``).
 The slots are taken before the transaction that spends them: as many as the
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -137,3 +138,42 @@ def invite_limiter(redis: aioredis.Redis | None, prefix: str) -> RateLimiter:
 def message_limiter(redis: aioredis.Redis | None, prefix: str) -> RateLimiter:
     """messagesPerVisitorPerMinute: messages one visitor sends."""
     return RateLimiter(redis, prefix, "message-rate", _visitor_messages_since)
+
+
+class Throttle:
+    """At most one go per key per window, across every process; one per process.
+
+    With Redis, ``SET key NX PX window``: the first caller of a window creates
+    the key and goes, the others find it and do not, whichever process they
+    are on. Without Redis (one process) the same in a map of deadlines; the
+    window is fixed, so the map is in deadline order and expired keys leave
+    from its front.
+    """
+
+    def __init__(self, redis: aioredis.Redis | None, prefix: str, name: str, window_seconds: float) -> None:
+        self.redis = redis
+        self.prefix = f"{prefix}:{name}"
+        self.window = window_seconds
+        self._deadlines: OrderedDict[str, float] = OrderedDict()
+
+    async def go(self, key: str) -> bool:
+        """Whether this call is the one of its window for ``key``."""
+        if self.redis is not None:
+            try:
+                return bool(await self.redis.set(f"{self.prefix}:{key}", 1, nx=True, px=int(self.window * 1000)))
+            except (RedisError, OSError) as exc:
+                # Throttled per process instead of refused: what it spares is noise, not state.
+                log.warning("throttle %s: redis unavailable (%s); throttling in this process", self.prefix, exc)
+        return self._go_here(key)
+
+    def _go_here(self, key: str) -> bool:
+        now = time.monotonic()
+        while self._deadlines:
+            oldest, deadline = next(iter(self._deadlines.items()))
+            if deadline > now:
+                break
+            del self._deadlines[oldest]
+        if key in self._deadlines:
+            return False
+        self._deadlines[key] = now + self.window
+        return True
