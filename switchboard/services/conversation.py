@@ -96,6 +96,8 @@ async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, 
     org = await tenant.organization()
     thread = await _lock(tenant, caller, post.thread_id)
     key = policy.sender_key(caller, sub)
+    # A retry already written is answered at once, whatever the thread's status now (one indexed
+    # read); what makes retries safe is the unique index under ``_insert``, not this read.
     first = await _first(tenant, thread.id, key, client_id)
     if first is not None:
         return Posted(first, thread, created=False)
@@ -167,7 +169,8 @@ async def mark_read(tenant: Tenant, caller: policy.Caller, thread_id: int, messa
     newest = await messages.order_by("-seq").first()
     if newest is None and message_id is not None:
         raise not_found("message", MESSAGE)
-    await _move_mark(tenant, caller.agent_id, thread.id, newest.seq or 0 if newest is not None else 0)
+    upto = newest.seq if newest is not None and newest.seq is not None else 0
+    await _move_mark(tenant, caller.agent_id, thread.id, upto)
     return thread
 
 
