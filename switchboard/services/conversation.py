@@ -8,7 +8,7 @@ sendMessage, in order:
    draw their ids in commit order and the status checked is the status kept;
 3. a retry (same sender, thread and clientMessageId) returns the first message,
    whatever happened since, and writes nothing;
-4. the access policy decides (``posting.decide``, shared with setTyping); a visitor's message to a
+4. the access policy decides (``decide``, shared with setTyping); a visitor's message to a
    RESOLVED thread within ``reopenOnVisitorMessageSeconds`` reopens it through
    ``queueing.reopen``, exactly as reopenThread does;
 5. the message is inserted; with a clientMessageId inside a savepoint, so that a
@@ -32,9 +32,9 @@ from switchboard.models import Message, ReadMark, Thread, Visitor
 from switchboard.rules import policy
 from switchboard.rules import validation as v
 from switchboard.rules.enums import MessageVisibility, SenderKind
-from switchboard.rules.problems import forbidden, not_found
-from switchboard.services import posting, queueing
-from switchboard.services.places import THREAD, active_collaborators, lock_thread
+from switchboard.rules.problems import DomainError, conflict, forbidden, not_found
+from switchboard.services import queueing
+from switchboard.services.places import THREAD, active_collaborators, as_place, lock_thread, place_of
 from switchboard.services.tenancy import Tenant
 
 BODY, CLIENT_KEY, MESSAGE = ("body",), ("client_message_id",), ("message_id",)
@@ -77,6 +77,32 @@ async def retry_of(tenant: Tenant, caller: policy.Caller, sub: str, post: Post) 
     return await _first(tenant, post.thread_id, policy.sender_key(caller, sub), client_id)
 
 
+async def decide(
+    tenant: Tenant,
+    caller: policy.Caller,
+    thread: Thread,
+    visibility: MessageVisibility,
+    now: datetime,
+    reopen_seconds: int,
+) -> policy.PostDecision:
+    """The access policy's answer for posting (or typing, see ``typing_indicator``) ``visibility`` on ``thread`` now.
+
+    An agent of the organization without a place gets FORBIDDEN_ACTION (their role may post, their
+    place does not let them), even on a thread they may not read; a foreign thread never gets here.
+    """
+    members = await active_collaborators(tenant, thread.id)
+    facts = policy.ThreadFacts(thread.id, thread.status, frozenset(c.agent_id for c in members))
+    reopen = policy.reopens_on_message(thread.resolved_at, now, reopen_seconds)
+    return policy.post_verdict(caller, facts, visibility, as_place(place_of(members, caller.agent_id)), reopen)
+
+
+def refusal_of(decision: policy.PostDecision) -> DomainError:
+    """The userError of a refused decision (CONFLICT or FORBIDDEN_ACTION)."""
+    if decision.verdict is policy.Verdict.CONFLICT:
+        return conflict(decision.reason, THREAD)
+    return forbidden(decision.reason, THREAD)
+
+
 async def _insert(tenant: Tenant, values: dict[str, object]) -> Message | None:
     """The new message; None when a concurrent retry inserted the same key first."""
     if values.get("client_message_id") is None:
@@ -101,7 +127,9 @@ async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, 
     first = await _first(tenant, thread.id, key, client_id)
     if first is not None:
         return Posted(first, thread, created=False)
-    decision = await posting.decide(tenant, caller, thread, post.visibility, now, org)
+    decision = await decide(tenant, caller, thread, post.visibility, now, org.reopen_on_visitor_message_seconds)
+    if not decision.allowed:
+        raise refusal_of(decision)
     reopened = decision.verdict is policy.Verdict.REOPEN
     if reopened:
         thread, _ = await queueing.reopen(tenant, outbox, thread.id, None, now)
