@@ -90,7 +90,8 @@ async def decide(
     An agent of the organization without a place gets FORBIDDEN_ACTION (their role may post, their
     place does not let them), even on a thread they may not read; a foreign thread never gets here.
     """
-    members = await active_collaborators(tenant, thread.id)
+    # Only an agent's place decides anything: other senders skip the read.
+    members = await active_collaborators(tenant, thread.id) if caller.agent_id is not None else []
     facts = policy.ThreadFacts(thread.id, thread.status, frozenset(c.agent_id for c in members))
     reopen = policy.reopens_on_message(thread.resolved_at, now, reopen_seconds)
     return policy.post_verdict(caller, facts, visibility, as_place(place_of(members, caller.agent_id)), reopen)
