@@ -145,8 +145,9 @@ class Context:
                 self._loaders.agent.prime(self._agent.id, self._agent)
         return self._loaders
 
-    def use_loaders(self, loaders: Loaders) -> None:
-        """Loaders of the event a stream renders next (shared by its subscribers); the caller stays as checked."""
+    def use_loaders(self, loaders: Loaders | None) -> None:
+        """Loaders of the event a stream renders next (shared by its subscribers), or none once it is
+        rendered (the next operation gets fresh ones); the caller stays as checked."""
         self._loaders = loaders
 
     def reset_loaders(self) -> None:

@@ -123,6 +123,9 @@ async def _conversation(
             rendered = await _render(ctx, item)
             if rendered is not None:
                 yield rendered
+                # Rendered and sent (the executor asks for the next event only then): the event's
+                # shared loaders are not this connection's to keep while it waits for the next one.
+                ctx.use_loaders(None)
             if watch.agent_id is not None and await place_lost(ctx, item, pk, watch.agent_id, watch.checked_at):
                 return
 
