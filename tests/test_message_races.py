@@ -1,4 +1,5 @@
-"""Retries of one message racing on two server processes (PostgreSQL): one row, one event, one answer.
+"""Races of the conversation on two server processes (PostgreSQL): retries of one message (one row, one
+event, one answer) and the visitor's rate limit.
 
 SQLite runs one process and one transaction at a time, so only the PostgreSQL
 stack (two processes, real row locks and the unique index) can show the race.
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import Counter
 
+import asyncpg
 import pytest
 
 from tests import dbcheck
-from tests.collab_support import active_thread
+from tests.collab_support import active_thread, settings
 from tests.conftest import Org
 from tests.test_messages import SEND
 
@@ -48,7 +51,6 @@ async def test_retries_with_one_key_racing_on_two_processes_write_once(org: Org)
 
 async def test_the_unique_index_itself_refuses_a_second_row_for_one_key(org: Org) -> None:
     """What holds when the thread lock is not there to serialise (a row written by any other path)."""
-    import asyncpg
 
     primary = await org.create_agent("Prim")
     thread = await active_thread(org, primary)
@@ -68,3 +70,19 @@ async def test_the_unique_index_itself_refuses_a_second_row_for_one_key(org: Org
     finally:
         await conn.close()
     assert first["clientMessageId"] == "k"
+
+
+async def test_the_visitor_rate_limit_holds_across_processes(org: Org) -> None:
+    await settings(org, messagesPerVisitorPerMinute=4)
+    primary = await org.create_agent("Prim")
+    thread = await active_thread(org, primary)
+    visitor_id = (await org.data("query($t: ID!) { thread(id: $t) { visitor { id } } }", {"t": thread}))["thread"]
+    visitor = org.token("visitor", sub=visitor_id["visitor"]["id"], thread=thread)
+    racers = [
+        org.data(SEND, {"i": {"threadId": thread, "body": f"m{i}"}}, token=visitor, server=i % 2) for i in range(10)
+    ]
+    results = [r["sendMessage"] for r in await asyncio.gather(*racers)]
+    outcomes = Counter("ok" if not r["userErrors"] else r["userErrors"][0]["code"] for r in results)
+    assert outcomes == {"ok": 4, "RATE_LIMITED": 6}, outcomes
+    rows = await dbcheck.scalar(org.stack, "SELECT COUNT(*) FROM message WHERE org_id = ?", org.id)
+    assert rows == 4

@@ -106,3 +106,18 @@ async def test_an_inbox_costs_the_same_whatever_the_number_of_threads(app_client
         assert previews == [(messages, [f"m{messages - 1}"])] * batch
         counts[batch] = count
     assert counts[2] == counts[20], counts
+
+
+SEND = """mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { id } userErrors { code } } }"""
+
+
+async def test_sending_a_message_costs_a_fixed_number_of_statements(app_client: httpx.AsyncClient) -> None:
+    agent, (thread,) = await _seed(1, 0)
+    counts = []
+    for i in range(3):
+        variables = {"i": {"threadId": thread, "body": f"hello {i}", "clientMessageId": f"k{i}"}}
+        count, data = await _count(app_client, _token("agent", agent), SEND, **variables)
+        assert data["sendMessage"]["userErrors"] == []
+        counts.append(count)
+    # thread lock, retry lookup, places, savepoint insert, thread update, counter, event, stamp (and the agent).
+    assert len(set(counts)) == 1 and counts[0] <= 12, counts

@@ -52,8 +52,8 @@ Averages and rates are NULL when there is nothing to average. ``byQueue`` has
 one row per queue of the organization (only ``:queue`` when given), by name,
 with the entry figures above restricted to that queue (zeros for a queue
 without entries). With ``queueId`` the entry figures and ``transferRate`` are
-restricted to that queue; thread and invite figures stay organization-wide,
-since neither belongs to a queue.
+restricted to that queue; thread, invite and message figures (first responses
+included) stay organization-wide, since none of them belongs to a queue.
 
 ``series(bucket)`` cuts the period into UTC hours or days: the first bucket
 starts at ``from`` rounded down, the last one is the last to start before

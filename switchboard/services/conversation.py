@@ -31,7 +31,7 @@ from switchboard.events.types import MessagePosted
 from switchboard.models import Message, ReadMark, Thread, Visitor
 from switchboard.rules import policy
 from switchboard.rules import validation as v
-from switchboard.rules.enums import MessageVisibility, SenderKind
+from switchboard.rules.enums import MessageVisibility, SenderKind, ThreadStatus
 from switchboard.rules.problems import DomainError, conflict, forbidden, not_found
 from switchboard.services import queueing
 from switchboard.services.places import THREAD, active_collaborators, as_place, lock_thread, place_of
@@ -103,6 +103,13 @@ def refusal_of(decision: policy.PostDecision) -> DomainError:
     return forbidden(decision.reason, THREAD)
 
 
+async def _reopen_seconds(tenant: Tenant, caller: policy.Caller, thread: Thread) -> int:
+    """reopenOnVisitorMessageSeconds, read only when it can matter (a visitor writing to a RESOLVED thread)."""
+    if not caller.visitor or thread.status is not ThreadStatus.RESOLVED:
+        return 0
+    return (await tenant.organization()).reopen_on_visitor_message_seconds
+
+
 async def _insert(tenant: Tenant, values: dict[str, object]) -> Message | None:
     """The new message; None when a concurrent retry inserted the same key first."""
     if values.get("client_message_id") is None:
@@ -119,7 +126,6 @@ async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, 
     """sendMessage (the caller passed ``policy.post_refusal`` already)."""
     body = v.message_body(post.body, BODY)
     client_id = v.client_key(post.client_message_id, CLIENT_KEY)
-    org = await tenant.organization()
     thread = await _lock(tenant, caller, post.thread_id)
     key = policy.sender_key(caller, sub)
     # A retry already written is answered at once, whatever the thread's status now (one indexed
@@ -127,7 +133,7 @@ async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, 
     first = await _first(tenant, thread.id, key, client_id)
     if first is not None:
         return Posted(first, thread, created=False)
-    decision = await decide(tenant, caller, thread, post.visibility, now, org.reopen_on_visitor_message_seconds)
+    decision = await decide(tenant, caller, thread, post.visibility, now, await _reopen_seconds(tenant, caller, thread))
     if not decision.allowed:
         raise refusal_of(decision)
     reopened = decision.verdict is policy.Verdict.REOPEN

@@ -6,7 +6,16 @@ import pytest
 
 from switchboard.rules import validation as v
 from switchboard.rules.enums import ErrorCode
-from switchboard.rules.pagination import DEFAULT_PAGE, MAX_PAGE, PageRequest, cursor_for, page_request
+from switchboard.rules.pagination import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    KeysetRequest,
+    PageRequest,
+    cursor_for,
+    keyset_cursor,
+    keyset_request,
+    page_request,
+)
 from switchboard.rules.problems import BadArgument, DomainError
 
 
@@ -68,3 +77,28 @@ def test_pages() -> None:
         page_request(MAX_PAGE + 1, None, None, None)
     with pytest.raises(BadArgument):
         page_request(None, "not-a-cursor", None, None)
+
+
+def test_message_bodies_and_keys() -> None:
+    assert v.message_body("  hi\n", ("body",)) == "  hi\n"  # kept as written
+    assert v.message_body("x" * v.MESSAGE_MAX, ("body",))
+    for bad in ("", " \t\n", "x" * (v.MESSAGE_MAX + 1), "a\x00", "\udc00"):
+        with pytest.raises(DomainError) as refused:
+            v.message_body(bad, ("body",))
+        assert refused.value.problem.code is ErrorCode.INVALID and refused.value.problem.field == ("body",)
+    assert v.client_key(None, ("k",)) is None and v.client_key(" k ", ("k",)) == " k "
+    for bad in ("", "k" * (v.CLIENT_MESSAGE_ID_MAX + 1), "\x00"):
+        with pytest.raises(DomainError):
+            v.client_key(bad, ("k",))
+
+
+def test_keyset_requests() -> None:
+    request = keyset_request(None, keyset_cursor(7), None, None)
+    assert request == KeysetRequest(after=7) and request.size == DEFAULT_PAGE and not request.backward
+    backward = keyset_request(None, None, 5, keyset_cursor(40))
+    assert backward.backward and backward.size == 5 and backward.before == 40
+    assert keyset_request(3, None, 2, None).size == 3  # first wins the read, last trims it
+    assert keyset_request(None, "e12", None, None, decode=lambda c: int(c[1:])).after == 12
+    for bad in ((MAX_PAGE + 1, None), (None, "garbage"), (None, cursor_for(3))):
+        with pytest.raises(BadArgument):
+            keyset_request(bad[0], bad[1], None, None)
