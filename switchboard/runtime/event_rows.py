@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from switchboard import models as m
 from switchboard.events.codec import BusEvent
@@ -33,6 +34,9 @@ class Rows:
     message: m.Message | None = None
     visitor: m.Visitor | None = None
     organization: m.Organization | None = None
+    # What a layer above derives from these rows once for every subscriber of this
+    # process (the GraphQL layer's loaders primed with them), kept as long as they are.
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 async def load(committed: BusEvent) -> Rows:
@@ -41,15 +45,15 @@ async def load(committed: BusEvent) -> Rows:
     snap = event.snapshot if isinstance(event, ThreadEvent | InviteChanged) else {}
     rows = Rows()
     thread_id = committed.thread_id
-    if thread_id is not None:
+    if isinstance(event, MessagePosted):
+        await _message_rows(tenant, event, rows)
+    elif thread_id is not None:
         rows.thread = await tenant.get(m.Thread, thread_id)
     if isinstance(event, PlaceEvent):
         rows.collaborator = await tenant.get(m.Collaborator, event.collaborator_id)
     invite_id = event.column("invite_id")
     if invite_id is not None:
         rows.invite = await tenant.get(m.Invite, invite_id)
-    if isinstance(event, MessagePosted):
-        await _message_rows(tenant, event, rows)
     for name, row in (("thread", rows.thread), ("collaborator", rows.collaborator), ("invite", rows.invite)):
         if row is not None and name in snap:
             restore(row, snap[name])
@@ -65,10 +69,13 @@ async def load(committed: BusEvent) -> Rows:
 
 
 async def _message_rows(tenant: Tenant, event: MessagePosted, rows: Rows) -> None:
-    rows.message = await tenant.get(m.Message, event.message_id)
-    rows.organization = await tenant.organization()
-    if rows.message is not None and rows.message.visitor_id is not None:
-        rows.visitor = await tenant.get(m.Visitor, rows.message.visitor_id)
+    """The message with its thread, visitor and organization (serviceName): one statement."""
+    message = await tenant.q(m.Message).filter(id=event.message_id).select_related("thread", "visitor", "org").first()
+    if message is None:
+        rows.thread = await tenant.get(m.Thread, event.thread_id)
+        return
+    rows.message, rows.thread, rows.organization = message, message.thread, message.org
+    rows.visitor = message.visitor if message.visitor_id is not None else None
 
 
 class EventRows:

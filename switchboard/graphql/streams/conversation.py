@@ -16,8 +16,9 @@ stream ends with the event that took their place on the thread, as threadEvents
 does.
 
 Fan-out: a message's rows are read once per process (``runtime.event_rows``),
-whoever renders it; each subscriber renders from fresh loaders primed with
-them, keeping the caller it was checked as, so a subscriber costs no query.
+whoever renders it, and every subscriber of the process renders it from the
+same loaders primed with them (made once per event), keeping the caller it was
+checked as: a subscriber costs no query, whatever it selects.
 A status change renders from the event alone; typing carries its names.
 """
 
@@ -40,6 +41,7 @@ from switchboard.events.types import (
 )
 from switchboard.graphql.context import Context
 from switchboard.graphql.errors import Forbidden, NotFound
+from switchboard.graphql.loaders import Loaders
 from switchboard.graphql.resolvers.common import arg_pk
 from switchboard.graphql.streams.collaboration import parse_after, place_lost
 from switchboard.graphql.types import base
@@ -121,6 +123,9 @@ async def _conversation(
             rendered = await _render(ctx, item)
             if rendered is not None:
                 yield rendered
+                # Rendered and sent (the executor asks for the next event only then): the event's
+                # shared loaders are not this connection's to keep while it waits for the next one.
+                ctx.use_loaders(None)
             if watch.agent_id is not None and await place_lost(ctx, item, pk, watch.agent_id, watch.checked_at):
                 return
 
@@ -150,19 +155,24 @@ async def _render(ctx: Context, committed: BusEvent) -> ConversationEvent | None
 
 
 def _prime(ctx: Context, rows: Rows) -> None:
-    """Fresh loaders seeded with the message's rows: its fields read nothing more."""
-    ctx.renew_loaders()
-    loaders = ctx.loaders
-    if rows.message is not None:
-        loaders.message.prime(rows.message.id, rows.message)
-    if rows.thread is not None:
-        loaders.thread.prime(rows.thread.id, rows.thread)
-    if rows.visitor is not None:
-        loaders.visitor.prime(rows.visitor.id, rows.visitor)
-    if rows.organization is not None:
-        loaders.organization.prime(rows.organization.id, rows.organization)
-    for pk, agent in rows.agents.items():
-        loaders.agent.prime(pk, agent, force=True)
+    """The event's loaders, seeded with its rows, made once per process and shared by every subscriber
+    rendering it: the message's fields read nothing more, and whatever else a subscriber selects
+    is read once for all of them (loaders hold the organization's rows, nothing of the caller's)."""
+    loaders = rows.memo.get("loaders")
+    if not isinstance(loaders, Loaders):
+        loaders = Loaders(ctx.tenant)
+        if rows.message is not None:
+            loaders.message.prime(rows.message.id, rows.message)
+        if rows.thread is not None:
+            loaders.thread.prime(rows.thread.id, rows.thread)
+        if rows.visitor is not None:
+            loaders.visitor.prime(rows.visitor.id, rows.visitor)
+        if rows.organization is not None:
+            loaders.organization.prime(rows.organization.id, rows.organization)
+        for pk, agent in rows.agents.items():
+            loaders.agent.prime(pk, agent)
+        rows.memo["loaders"] = loaders
+    ctx.use_loaders(loaders)
 
 
 def _typing(caller: policy.Caller, signal: LiveEvent) -> ConversationEvent:
