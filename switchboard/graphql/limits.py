@@ -30,7 +30,8 @@ The model, in full:
   number of queues (cached per process, see ``switchboard.runtime.orgfacts``),
   ``Query.nodes`` the number of IDs asked for, and the others the caps in
   ``LIST_BOUNDS`` (the resolvers of the lists that have no cap of their own
-  stop there). Lists of introspection (``__schema``) count
+  stop there). A payload's ``userErrors`` counts nothing (errors about the
+  input, not data). Lists of introspection (``__schema``) count
   ``DEFAULT_LIST_SIZE`` each: they are the schema's own, with no I/O. The
   lists inside a connection (``edges``) add nothing, the connection already
   counted them. Scalars, lists of scalars and single objects cost nothing.
@@ -210,6 +211,9 @@ class _Walker:
                 self.needs_queue_count = True
                 return 0
             return self.queue_count
+        if node.name.value == "userErrors":
+            # A mutation's errors about its input: no data, no I/O, a few per input field.
+            return 0
         if key == ("Query", "nodes"):
             ids = self._argument(node, "ids")
             return len(ids) if isinstance(ids, list) else DEFAULT_LIST_SIZE
