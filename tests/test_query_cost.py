@@ -30,7 +30,7 @@ from switchboard.runtime.ratelimit import QueryCostLimiter
 from tests.conftest import Org
 from tests.queue_support import create_queue, update_settings
 
-QUEUES = "{ queues { stats { queueLength } entries(first: 100) { edges { node { id } } } } }"
+QUEUES = "{ queues { stats { waiting } entries(first: 100) { edges { node { id } } } } }"
 CHEAP = "{ viewer { role } }"
 
 
