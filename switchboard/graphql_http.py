@@ -53,6 +53,7 @@ JSON = "application/json"
 MAX_JSON_DEPTH = 64
 
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+HASH_MISMATCH = "the query's SHA-256 hash is not extensions.persistedQuery.sha256Hash"
 # A request error of these codes did not validate: its query is not registered.
 _UNREGISTERED = {
     documents.PARSE_FAILED,
@@ -166,7 +167,7 @@ async def execute(
                 return PreExecutionError(data=None, errors=[error])
             sha = None  # known already
         elif not isinstance(data.query, str) or sha256_hex(data.query) != sha:
-            raise HTTPException(400, "the query's SHA-256 hash is not extensions.persistedQuery.sha256Hash")
+            raise HTTPException(400, HASH_MISMATCH)
     result = await _execute_prepared(schema, method, data, context, root_value)
     if sha is not None and store is not None and data.query is not None and registrable(result, context):
         await store.put(sha, data.query)
