@@ -14,10 +14,14 @@ import secrets
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Org
+from tests.queue_support import create_queue
+from tests.wsclient import SubscriptionError
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+MISMATCH = "the query's SHA-256 hash is not extensions.persistedQuery.sha256Hash"
 
 
 def sha(query: str) -> str:
@@ -86,7 +90,7 @@ async def test_a_hash_that_is_not_the_querys_is_refused(org: Org) -> None:
     response = await send(org, {"query": query, "extensions": persisted(other)})
     assert response.status_code == 400
     [error] = response.json()["errors"]
-    assert error["message"] == "the query's SHA-256 hash is not extensions.persistedQuery.sha256Hash"
+    assert error["message"] == MISMATCH
     assert error["extensions"]["code"] == "BAD_REQUEST"
     # Nothing was registered under either hash.
     for text in (query, other):
@@ -130,3 +134,33 @@ async def test_invalid_or_anonymous_queries_are_not_registered(org: Org) -> None
     for text in (invalid, anonymous):
         miss = await send(org, {"extensions": persisted(text)})
         assert miss.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+async def test_persisted_queries_over_the_websocket(org: Org) -> None:
+    """graphql-transport-ws subscribe messages take the same hashes, known to every process."""
+    queue_id = await create_queue(org, "q")
+    subscription = f"subscription S{secrets.token_hex(4)}($q: ID!) {{ queueStats(queueId: $q) {{ waiting }} }}"
+    variables = {"q": queue_id}
+    first = await org.ws(server=0)
+    second = await org.ws(server=1)
+    try:
+        miss = await first.subscribe(None, variables, persisted(subscription))
+        with pytest.raises(SubscriptionError) as refused:
+            await miss.next(timeout=10)
+        assert refused.value.errors[0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        mismatch = await first.subscribe(subscription, variables, persisted(unique_query()))
+        with pytest.raises(SubscriptionError) as refused:
+            await mismatch.next(timeout=10)
+        assert refused.value.errors[0]["message"] == MISMATCH
+        registered = await first.subscribe(subscription, variables, persisted(subscription))
+        assert await registered.next(timeout=10) == {"queueStats": {"waiting": 0}}
+        hit = await second.subscribe(None, variables, persisted(subscription))
+        assert await hit.next(timeout=10) == {"queueStats": {"waiting": 0}}
+        # A query registered over HTTP runs by its hash on the socket too.
+        query = unique_query()
+        await send(org, {"query": query, "extensions": persisted(query)})
+        answer = await second.subscribe(None, None, persisted(query))
+        assert await answer.next(timeout=10) == {"viewer": {"role": "admin"}}
+    finally:
+        await first.close()
+        await second.close()
