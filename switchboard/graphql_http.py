@@ -304,9 +304,13 @@ class GraphQLOverHTTP(GraphQL[Any, None]):
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
         response = super().create_response(response_data, sub_response)
-        if isinstance(response_data, dict) and _not_found(response_data):
-            # What Apollo Server sends: no cache may keep the miss of a GET.
-            response.headers["cache-control"] = "private, no-cache, must-revalidate"
+        if isinstance(response_data, dict):
+            if PERSISTED_QUERY_NOT_FOUND in _codes(response_data):
+                # What Apollo Server sends: no cache may keep the miss of a GET.
+                response.headers["cache-control"] = "private, no-cache, must-revalidate"
+            retry = _retry_after(response_data)
+            if retry is not None:
+                response.headers["retry-after"] = str(retry)
         if sub_response.media_type == GRAPHQL_RESPONSE:
             response.headers["content-type"] = GRAPHQL_RESPONSE
             if isinstance(response_data, dict) and "data" not in response_data:
@@ -314,6 +318,15 @@ class GraphQLOverHTTP(GraphQL[Any, None]):
         return response
 
 
-def _not_found(body: GraphQLHTTPResponse) -> bool:
-    codes = [(e.get("extensions") or {}).get("code") for e in body.get("errors") or () if isinstance(e, dict)]
-    return PERSISTED_QUERY_NOT_FOUND in codes
+def _codes(body: GraphQLHTTPResponse) -> list[Any]:
+    return [(e.get("extensions") or {}).get("code") for e in body.get("errors") or () if isinstance(e, dict)]
+
+
+def _retry_after(body: GraphQLHTTPResponse) -> int | None:
+    """The longest ``retryAfterSeconds`` of the errors (RATE_LIMITED), for the ``Retry-After`` header."""
+    waits = [
+        e["extensions"]["retryAfterSeconds"]
+        for e in body.get("errors") or ()
+        if isinstance(e, dict) and isinstance((e.get("extensions") or {}).get("retryAfterSeconds"), int)
+    ]
+    return max(waits) if waits else None
