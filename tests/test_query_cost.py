@@ -9,8 +9,16 @@ cache through the event bus.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
+import jwt
+import pytest
+import pytest_asyncio
 from graphql import (
     GraphQLObjectType,
     OperationDefinitionNode,
@@ -20,11 +28,14 @@ from graphql import (
     is_list_type,
     parse,
 )
+from tortoise.backends.sqlite.client import SqliteClient
 
+from switchboard.app import create_app
 from switchboard.graphql.limits import LIST_BOUNDS, MAX_COST, QUEUE_LISTS, measure_operation
 from switchboard.graphql.schema import schema
 from switchboard.rules import budget
 from switchboard.runtime.ratelimit import QueryCostLimiter
+from switchboard.settings import Settings
 from tests.conftest import Org
 from tests.queue_support import create_queue, update_settings
 
@@ -231,3 +242,70 @@ async def test_queue_lists_are_estimated_by_the_number_of_queues(org: Org) -> No
     body = await post(org, aliased, token)
     assert body["data"] is None and body["errors"][0]["extensions"]["limit"] == "cost"
     assert body["extensions"]["cost"]["requestedQueryCost"] == 30 * (n + n * 100)
+
+
+# ---------------------------------------------------------------- statements per request (in process)
+
+SECRET = "cost-count-secret-" + "x" * 20
+_statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("cost_statements", default=None)
+
+
+def _counting(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def wrapper(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        seen = _statements.get()
+        if seen is not None:
+            seen.append(query)
+        return await method(self, query, *args, **kwargs)
+
+    return wrapper
+
+
+@pytest_asyncio.fixture
+async def app_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
+    for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many"):
+        monkeypatch.setattr(SqliteClient, name, _counting(getattr(SqliteClient, name)))
+    app = create_app(Settings(database_url=f"sqlite://{tmp_path / 'cost.db'}", jwt_secret=SECRET))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://switchboard") as client:
+            yield client
+
+
+async def _statements_of(client: httpx.AsyncClient, query: str) -> tuple[list[str], dict[str, Any]]:
+    now = int(time.time())
+    claims = {"sub": "admin", "org": "org-count", "role": "admin", "iat": now, "exp": now + 600}
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    seen: list[str] = []
+    reset = _statements.set(seen)
+    try:
+        response = await client.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
+    finally:
+        _statements.reset(reset)
+    body: dict[str, Any] = response.json()
+    assert not body.get("errors"), body
+    return seen, body
+
+
+async def test_the_budget_and_queue_count_cost_no_statement_per_request(app_client: httpx.AsyncClient) -> None:
+    first, _ = await _statements_of(app_client, CHEAP)
+    assert len(first) == 1 and "organization" in first[0]  # the budget settings, once
+    for _ in range(3):
+        again, body = await _statements_of(app_client, CHEAP)
+        assert again == [] and body["extensions"]["cost"]["throttleStatus"]["maximumAvailable"] == 200_000
+    # A settings change (its SettingsChanged event) drops them: read once more, then cached again.
+    await _statements_of(
+        app_client, "mutation { updateSettings(input: {queryCostBudget: 1000}) { userErrors { message } } }"
+    )
+    reread, body = await _statements_of(app_client, CHEAP)
+    assert len(reread) == 1 and body["extensions"]["cost"]["throttleStatus"]["maximumAvailable"] == 1000
+    assert (await _statements_of(app_client, CHEAP))[0] == []
+    # The queue count: once, then again after a queue is created (QueueChanged CREATED).
+    listing = "{ queues { id } }"
+    counted, _ = await _statements_of(app_client, listing)
+    plain, body = await _statements_of(app_client, listing)
+    assert len(counted) == len(plain) + 1 and "COUNT" in " ".join(counted).upper()
+    n = len(body["data"]["queues"])
+    assert body["extensions"]["cost"]["requestedQueryCost"] == n
+    await _statements_of(app_client, 'mutation { createQueue(input: {name: "extra"}) { queue { id } } }')
+    recounted, body = await _statements_of(app_client, listing)
+    assert len(recounted) == len(plain) + 1 and body["extensions"]["cost"]["requestedQueryCost"] == n + 1
