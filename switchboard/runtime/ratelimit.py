@@ -22,8 +22,12 @@ this process has handed out and not yet given back.
 (``switchboard.rules.budget``): its level and when it was last seen, a Redis
 hash that expires once the bucket would be full again (a missing bucket is a
 full one). The script reads Redis's clock, so processes whose clocks differ
-still share one bucket consistently. Without Redis the buckets live in an LRU
-of ``LOCAL_BUCKETS`` callers (a caller pushed out starts full again).
+still share one bucket consistently. An operation that costs nothing spends
+nothing and is not sent to Redis: its ``currentlyAvailable`` is this process's
+latest view of the bucket, refilled to now (what other processes spent since
+is not in it). Without Redis the buckets live in an LRU of ``LOCAL_BUCKETS``
+callers (a caller pushed out starts full again); with Redis the same LRU holds
+each caller's latest view, and carries on from it while Redis does not answer.
 """
 
 from __future__ import annotations
@@ -162,7 +166,8 @@ class QueryCostLimiter:
 
     async def spend(self, org: str, sub: str, cost: int, capacity: int, rate: int) -> budget.Spend:
         """Take ``cost`` points from the caller's bucket of ``capacity`` refilling at ``rate`` per second."""
-        if self._script is not None:
+        caller, now = (org, sub), time.monotonic()
+        if self._script is not None and cost > 0:
             key = f"{self.prefix}:query-cost:{org}:{sub}"
             try:
                 spent, level = await self._script(keys=[key], args=[capacity, rate, cost])
@@ -170,8 +175,12 @@ class QueryCostLimiter:
                 # Each process limiting on its own is looser, not wrong; better than refusing all.
                 log.warning("query cost limiter: redis unavailable (%s); limiting in this process", exc)
             else:
+                self._local[caller] = budget.Bucket(float(level), now)
                 return _outcome(bool(int(spent)), float(level), capacity, rate, cost)
-        return self.spend_locally((org, sub), cost, capacity, rate, time.monotonic())
+        # Without Redis the bucket itself; with Redis, for an operation costing
+        # nothing (which spends nothing, so needs no round trip), this process's
+        # latest view of the shared bucket, refilled to now.
+        return self.spend_locally(caller, cost, capacity, rate, now)
 
     def spend_locally(self, caller: tuple[str, str], cost: int, capacity: int, rate: int, now: float) -> budget.Spend:
         bucket, outcome = budget.spend(self._local.get(caller), now, capacity, rate, cost)
