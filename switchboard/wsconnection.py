@@ -38,6 +38,9 @@ UNAUTHORIZED = 4401
 TRY_AGAIN_LATER = 1013
 TOKEN_KEYS = ("Authorization", "authorization", "token")
 
+# What ``resolve_persisted`` returns for a message it answered itself (a message may be null).
+REFUSED = object()
+
 # Closes started by expiry timers, kept until done (the loop holds tasks only weakly).
 _closing: set[asyncio.Task[None]] = set()
 
@@ -110,7 +113,7 @@ class TransportWSHandler(CheckedTransportWSHandler):
 
     async def handle_message(self, message: Any) -> None:
         resolved = await resolve_persisted(self, message)
-        if resolved is not None:
+        if resolved is not REFUSED:
             await super().handle_message(resolved)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
@@ -137,7 +140,7 @@ class LegacyWSHandler(CheckedLegacyWSHandler):
 
 
 async def resolve_persisted(handler: TransportWSHandler, message: Any) -> Any:
-    """A subscribe message with its persisted query filled in (Apollo's protocol), or None once refused.
+    """A subscribe message with its persisted query filled in (Apollo's protocol), or ``REFUSED``.
 
     As over HTTP (see ``switchboard.graphql_http``): a hash without ``query``
     runs the query registered under it or gets ``PersistedQueryNotFound`` as
@@ -148,8 +151,11 @@ async def resolve_persisted(handler: TransportWSHandler, message: Any) -> Any:
     payload = message.get("payload") if isinstance(message, dict) else None
     extensions = payload.get("extensions") if isinstance(payload, dict) else None
     persisted = isinstance(extensions, dict) and extensions.get("persistedQuery") is not None
+    assert not persisted or isinstance(message, dict)
     if not (persisted and message.get("type") == "subscribe" and handler.connection_acknowledged):
         return message
+    if not (isinstance(message.get("id"), str) and message["id"]):
+        return message  # the protocol's checks close the socket
     assert isinstance(payload, dict)
     op_id, query = message.get("id"), payload.get("query")
     try:
@@ -173,8 +179,7 @@ async def resolve_persisted(handler: TransportWSHandler, message: Any) -> Any:
     return message
 
 
-async def _refuse(handler: TransportWSHandler, op_id: Any, message: str, code: str) -> None:
-    if isinstance(op_id, str) and op_id:
-        error = GraphQLError(message, extensions={"code": code})
-        await handler.send_message({"id": op_id, "type": "error", "payload": [error.formatted]})
-    return None
+async def _refuse(handler: TransportWSHandler, op_id: str, message: str, code: str) -> object:
+    error = GraphQLError(message, extensions={"code": code})
+    await handler.send_message({"id": op_id, "type": "error", "payload": [error.formatted]})
+    return REFUSED
