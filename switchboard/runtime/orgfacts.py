@@ -58,7 +58,13 @@ class OrgFactsCache:
             self._orgs.move_to_end(org)
             return facts
         self.loads += 1
-        row = await Organization.get_or_none(id=org)
+        try:
+            row = await Organization.get_or_none(id=org)
+        except Exception:
+            if facts is not None:
+                # The database did not answer: the last values known are still the best guess.
+                return facts
+            raise
         budget = row.query_cost_budget if row else _DEFAULTS["query_cost_budget"].default
         restore = row.query_cost_restore_per_second if row else _DEFAULTS["query_cost_restore_per_second"].default
         fresh = OrgFacts(budget, restore, now)
