@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import httpx
 import jwt
 import pytest
 import pytest_asyncio
+import redis.asyncio as aioredis
 from graphql import (
     GraphQLObjectType,
     OperationDefinitionNode,
@@ -36,6 +38,7 @@ from switchboard.graphql.schema import schema
 from switchboard.rules import budget
 from switchboard.runtime.ratelimit import QueryCostLimiter
 from switchboard.settings import Settings
+from tests import servers
 from tests.conftest import Org
 from tests.queue_support import create_queue, update_settings
 
@@ -89,6 +92,27 @@ def test_the_in_process_limiter_keeps_one_bucket_per_caller() -> None:
     assert not limiter.spend_locally(("o", "a"), 80, 100, 1, now=1.0).allowed
     assert limiter.spend_locally(("o", "b"), 80, 100, 1, now=1.0).allowed
     assert limiter.spend_locally(("o", "a"), 80, 100, 1, now=60.0).allowed
+
+
+async def test_the_redis_script_does_the_same_arithmetic() -> None:
+    """The Lua bucket against the test Redis (keys under a prefix of their own, expiring by themselves)."""
+    client = aioredis.from_url(servers.REDIS_URL)
+    try:
+        limiter = QueryCostLimiter(client, f"test-{secrets.token_hex(6)}")
+        first = await limiter.spend("o", "a", 60, capacity=100, rate=1)
+        assert first == budget.Spend(True, 40, 100, 1)
+        refused = await limiter.spend("o", "a", 60, capacity=100, rate=1)
+        # (Redis's clock moved on a little: 1 point a second.)
+        assert not refused.allowed and refused.available in (40, 41) and refused.retry_after in (19, 20)
+        assert (await limiter.spend("o", "b", 100, capacity=100, rate=1)).available == 0
+        # Costing nothing needs no round trip: this process's view, refilled to now.
+        assert (await limiter.spend("o", "a", 0, capacity=100, rate=1)).available in (40, 41)
+        key = f"{limiter.prefix}:query-cost:o:a"
+        assert 0 < await client.ttl(key) <= 61  # gone once it would be full again
+        whole = await limiter.spend("o", "a", 101, capacity=100, rate=1)
+        assert not whole.allowed and whole.retry_after is None
+    finally:
+        await client.aclose()
 
 
 # ---------------------------------------------------------------- real bounds, no server
