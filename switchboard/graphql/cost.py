@@ -16,7 +16,8 @@ Every query and mutation response that got as far as being measured carries
 ``extensions.cost`` in Shopify's shape: ``requestedQueryCost`` and, for a
 caller with a budget, ``throttleStatus`` (``maximumAvailable``,
 ``currentlyAvailable``, ``restoreRate``). A subscription is charged once, when
-it starts; its events carry no cost, its refusal does.
+it starts; its events carry no cost (a refusal over WebSocket is the protocol's
+``error`` message, which has errors only).
 """
 
 from __future__ import annotations
