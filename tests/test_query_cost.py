@@ -41,6 +41,7 @@ from switchboard.settings import Settings
 from tests import servers
 from tests.conftest import Org
 from tests.queue_support import create_queue, update_settings
+from tests.wsclient import SubscriptionError
 
 QUEUES = "{ queues { stats { waiting } entries(first: 100) { edges { node { id } } } } }"
 CHEAP = "{ viewer { role } }"
@@ -333,3 +334,30 @@ async def test_the_budget_and_queue_count_cost_no_statement_per_request(app_clie
     await _statements_of(app_client, 'mutation { createQueue(input: {name: "extra"}) { queue { id } } }')
     recounted, body = await _statements_of(app_client, listing)
     assert len(recounted) == len(plain) + 1 and body["extensions"]["cost"]["requestedQueryCost"] == n + 1
+
+
+async def test_a_subscription_is_charged_when_it_starts(org: Org) -> None:
+    queue_id = await create_queue(org, "watched")
+    await update_settings(org, queryCostBudget=10, queryCostRestorePerSecond=1)
+    token = org.token("admin", sub="watcher")
+
+    async def settled() -> bool:
+        body = await post(org, CHEAP, token)
+        return bool(body["extensions"]["cost"]["throttleStatus"]["maximumAvailable"] == 10)
+
+    await until(settled, "the new budget")
+    stats = "subscription($q: ID!) { queueStats(queueId: $q) { waitingByPriority { count } } }"  # costs 4
+    client = await org.ws(token)
+    try:
+        for _ in range(2):
+            sub = await client.subscribe(stats, {"q": queue_id})
+            first = await sub.raw(timeout=10)
+            assert first["type"] == "next" and "extensions" not in first["payload"], first
+            assert len(first["payload"]["data"]["queueStats"]["waitingByPriority"]) == 4
+        refused = await client.subscribe(stats, {"q": queue_id})
+        with pytest.raises(SubscriptionError) as info:
+            await refused.next(timeout=10)
+        [error] = info.value.errors
+        assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["retryAfterSeconds"] >= 1
+    finally:
+        await client.close()
