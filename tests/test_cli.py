@@ -134,7 +134,7 @@ def test_serve_embedded_default_with_zero_settings(workdir: Path) -> None:
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )
-        assert response.json() == {"data": {"viewer": {"organization": "solo"}}}
+        assert response.json()["data"] == {"viewer": {"organization": "solo"}}
         assert httpx.get(f"{url}/readyz", timeout=5).json() == {"ready": True, "database": "ok"}
     finally:
         _stop(process)
@@ -167,7 +167,7 @@ def test_uvicorn_asgi_app_from_the_repo_root(workdir: Path) -> None:
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )
-        assert response.json() == {"data": {"viewer": {"role": "analyst"}}}
+        assert response.json()["data"] == {"viewer": {"role": "analyst"}}
         assert (workdir / "asgi.db").exists()
     finally:
         _stop(process)
@@ -194,7 +194,7 @@ async def test_serve_with_several_workers_on_postgres(org: Org, workdir: Path) -
                     json={"query": mutation, "variables": {"s": status}},
                     headers={"Authorization": f"Bearer {agent.token}"},
                 )
-                assert response.json() == {"data": {"setAgentStatus": {"agent": {"status": status}}}}
+                assert response.json()["data"] == {"setAgentStatus": {"agent": {"status": status}}}
         # The stack's own servers see what the workers wrote.
         data = await org.data("query($id: ID!) { node(id: $id) { ... on Agent { status } } }", {"id": agent.id})
         assert data["node"] == {"status": "DO_NOT_DISTURB"}

@@ -15,8 +15,10 @@ from switchboard.observability import Telemetry
 from switchboard.runtime import sweepers
 from switchboard.runtime.collector import QueueCollector
 from switchboard.runtime.event_rows import EventRows
+from switchboard.runtime.orgfacts import OrgFactsCache
+from switchboard.runtime.persisted import PersistedQueries
 from switchboard.runtime.positions import QueueWatchHub
-from switchboard.runtime.ratelimit import RateLimiter, Throttle, invite_limiter, message_limiter
+from switchboard.runtime.ratelimit import QueryCostLimiter, RateLimiter, Throttle, invite_limiter, message_limiter
 from switchboard.runtime.router import QueueRouter
 from switchboard.runtime.scheduler import Job, Scheduler
 from switchboard.runtime.stats import QueueStatsHub
@@ -39,6 +41,9 @@ class Services:
     invite_limiter: RateLimiter
     message_limiter: RateLimiter
     typing_throttle: Throttle
+    query_costs: QueryCostLimiter
+    org_facts: OrgFactsCache
+    persisted_queries: PersistedQueries
     positions: QueueWatchHub
     queue_stats: QueueStatsHub
     event_rows: EventRows
@@ -90,6 +95,9 @@ def build(settings: Settings, telemetry: Telemetry, redis: aioredis.Redis | None
         invite_limiter=invite_limiter(redis, settings.redis_prefix),
         message_limiter=message_limiter(redis, settings.redis_prefix),
         typing_throttle=Throttle(redis, settings.redis_prefix, "typing", TYPING_WINDOW_SECONDS),
+        query_costs=QueryCostLimiter(redis, settings.redis_prefix),
+        org_facts=OrgFactsCache(bus),
+        persisted_queries=PersistedQueries(redis, settings.redis_prefix),
         positions=positions,
         queue_stats=stats,
         event_rows=EventRows(),
@@ -108,6 +116,7 @@ async def stop(services: Services) -> None:
     await services.router.stop()
     await services.positions.stop()
     await services.queue_stats.stop()
+    services.org_facts.stop()
     with contextlib.suppress(KeyError):
         services.telemetry.registry.unregister(services.collector)
     await services.bus.stop()
