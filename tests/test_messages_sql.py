@@ -82,6 +82,8 @@ async def _count(client: httpx.AsyncClient, token: str, query: str, **variables:
 
 async def test_a_page_of_messages_costs_the_same_whatever_its_size(app_client: httpx.AsyncClient) -> None:
     _, (thread,) = await _seed(1, 150)
+    # Warm the process's per-organization caches (the query cost budget's settings) first.
+    await _count(app_client, _token("admin", "admin"), PAGE, t=thread, n=1)
     counts: dict[int, int] = {}
     for n in (3, 20, 100):
         count, data = await _count(app_client, _token("admin", "admin"), PAGE, t=thread, n=n)
@@ -97,6 +99,7 @@ async def test_an_inbox_costs_the_same_whatever_the_number_of_threads(app_client
     counts: dict[int, int] = {}
     for batch, messages in ((2, 3), (20, 12)):
         agent, _ = await _seed(batch, messages)
+        await _count(app_client, _token("agent", agent), UNREAD)  # warm the per-organization caches
         count, data = await _count(app_client, _token("agent", agent), UNREAD)
         edges = data["threads"]["edges"]
         own = sum(1 for i in range(messages) if i % 3 == 1 and i % 2 == 0)
@@ -114,6 +117,7 @@ SEND = """mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { i
 async def test_sending_a_message_costs_a_fixed_number_of_statements(app_client: httpx.AsyncClient) -> None:
     agent, (thread,) = await _seed(1, 0)
     counts = []
+    await _count(app_client, _token("agent", agent), PAGE, t=thread, n=1)  # warm the per-organization caches
     for i in range(3):
         variables = {"i": {"threadId": thread, "body": f"hello {i}", "clientMessageId": f"k{i}"}}
         count, data = await _count(app_client, _token("agent", agent), SEND, **variables)
