@@ -59,6 +59,7 @@ const state = {
   cursor: null,
   shown: new Map(), // message id -> { li, via: "load" | "event" | "send" }
   pending: new Map(), // clientMessageId -> { li, body }
+  provisional: new Set(), // <li>s of our own messages the stream has not confirmed yet
   client: null,
   session: 0,
   stopQueue: null,
@@ -272,10 +273,17 @@ function onEvent(event) {
 
 // ------------------------------------------------------------------ messages
 
+// The page keeps the thread's one order: messages confirmed by the stream (or the
+// first load) in the order they came, then this page's own messages that the
+// stream has not confirmed yet (still sending, or answered by sendMessage only).
 function receive(message, via) {
   const known = state.shown.get(message.id);
   if (known) {
     if (via === "event" && known.via === "event") state.duplicates++;
+    else if (via === "event") {
+      known.via = "event";
+      confirm(known.li);
+    }
     ui.root.dataset.duplicates = String(state.duplicates);
     return;
   }
@@ -289,11 +297,19 @@ function receive(message, via) {
     li.className = "message";
   } else {
     li = document.createElement("li");
+    state.provisional.add(li);
     ui.messages.append(li);
   }
   fillMessage(li, message);
   state.shown.set(message.id, { li, via });
+  if (via !== "send") confirm(li);
   ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+function confirm(li) {
+  state.provisional.delete(li);
+  const firstProvisional = Array.from(ui.messages.children).find((item) => state.provisional.has(item));
+  ui.messages.insertBefore(li, firstProvisional || null);
 }
 
 function fillMessage(li, message) {
@@ -334,6 +350,7 @@ ui.form.addEventListener("submit", (event) => {
   const li = document.createElement("li");
   fillMessage(li, { senderKind: "VISITOR", body });
   li.classList.add("pending");
+  state.provisional.add(li);
   ui.messages.append(li);
   state.pending.set(key, { li, body });
   deliver(key);

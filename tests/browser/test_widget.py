@@ -1,0 +1,133 @@
+"""The visitor widget and the agent console side by side in a real Chromium, on both stacks.
+
+A visitor waits in a queue and watches their place fall, an agent claims the
+thread in the console and answers, the visitor sees the reply under the service
+name (never the agent's), an internal note never reaches the visitor's page, and a
+cut socket catches up without losing or repeating a message.
+"""
+
+from __future__ import annotations
+
+from playwright.async_api import Page, expect
+
+from tests.browser.clients import (
+    SocketCutter,
+    Widget,
+    console_messages,
+    manual_default_queue,
+    open_console,
+    open_widget,
+    post,
+)
+from tests.browser.conftest import OfflineBrowser
+from tests.conftest import AgentHandle, Org
+from tests.queue_support import cancel, claim, enqueue
+
+AGENT_NAME = "Dana Quillfeather"
+SERVICE_NAME = "Support"  # the organization's default serviceName
+
+
+async def test_visitor_waits_is_served_and_catches_up(offline: OfflineBrowser, org: Org) -> None:
+    queue_id = await manual_default_queue(org)
+    agent = await org.create_agent(AGENT_NAME)
+    thread_id, visitor_token = await org.start_thread()
+    await post(org, org.token("service"), thread_id, "Hi! I am the assistant.")
+    widget = await open_widget(await offline.new_page(), org, visitor_token)
+    await widget.live("BOT")
+    await widget.shows_exactly(["Hi! I am the assistant."])
+    ahead = await _queue_then_watch_it_fall(org, widget, queue_id, agent)
+    assert ahead  # one other visitor is still waiting behind nobody: claimed below
+
+    console = await open_console(await offline.new_page(), org, agent)
+    await _claim_from_console(console, widget)
+    await _talk(org, console, widget)
+    await _internal_note_stays_internal(org, agent, thread_id, console, widget)
+    await _socket_cut_and_catch_up(org, agent, thread_id, widget)
+
+    page_text = await widget.root.locator("body").inner_text()  # type: ignore[union-attr]
+    assert AGENT_NAME not in page_text
+    assert "Dana" not in await widget.root.content()  # type: ignore[union-attr]
+
+
+async def _queue_then_watch_it_fall(org: Org, widget: Widget, queue_id: str, agent: AgentHandle) -> str:
+    """Two visitors wait ahead; one gives up, an agent takes the other: 3, then 2, then 1."""
+    _, first_entry, _ = await enqueue(org, queue_id=queue_id)
+    _, second_entry, _ = await enqueue(org, queue_id=queue_id)
+    await widget.root.get_by_role("button", name="Talk to a person").click()
+    await widget.live("QUEUED")
+    position = widget.root.locator("#sb-queue-position")
+    await expect(position).to_have_text("You are number 3 of 3 in the queue.")
+    body = await cancel(org, first_entry)
+    assert not body.get("errors") and not body["data"]["cancelQueueEntry"]["userErrors"], body
+    await expect(position).to_have_text("You are number 2 of 2 in the queue.")
+    taken = await claim(org, agent, entry_id=second_entry)
+    assert not taken["userErrors"], taken
+    await expect(position).to_have_text("You are number 1 of 1 in the queue.")
+    return second_entry
+
+
+async def _claim_from_console(console: Page, widget: Widget) -> None:
+    waiting = console.locator("#c-queue li", has=console.get_by_role("button", name="Claim"))
+    await expect(waiting).to_have_count(1)
+    await waiting.get_by_role("button", name="Claim").click()
+    await expect(console.locator("#c-thread-status")).to_contain_text("Status ACTIVE")
+    await widget.live("ACTIVE")
+    await expect(widget.root.locator("#sb-queue")).to_be_hidden()
+
+
+async def _talk(org: Org, console: Page, widget: Widget) -> None:
+    reply = console.get_by_label("Message")
+    await reply.press_sequentially("Hello, how can I help?")
+    # The agent's typing reaches the visitor under the service name.
+    await expect(widget.root.locator("#sb-typing")).to_have_text(f"{SERVICE_NAME} is typing…")
+    await console.get_by_role("button", name="Send").click()
+    last = widget.messages.last
+    await expect(last.locator(".body")).to_have_text("Hello, how can I help?")
+    await expect(last.locator(".who")).to_have_text(SERVICE_NAME)
+    await widget.say("My order never arrived")
+    await expect(console_messages(console).last.locator(".body")).to_have_text("My order never arrived")
+    await widget.shows_exactly(["Hi! I am the assistant.", "Hello, how can I help?", "My order never arrived"])
+
+
+async def _internal_note_stays_internal(
+    org: Org, agent: AgentHandle, thread_id: str, console: Page, widget: Widget
+) -> None:
+    await console.get_by_label("Internal note").check()
+    await console.get_by_label("Message").fill("Internal: VIP, refund without asking")
+    await console.get_by_role("button", name="Send").click()
+    await expect(console_messages(console).last).to_contain_text("internal note")
+    await console.get_by_label("Reply to the visitor").check()
+    # Anything public written after the note reaches the visitor; the note never does.
+    await post(org, agent.token, thread_id, "I am checking with the warehouse.")
+    await widget.shows_exactly(
+        [
+            "Hi! I am the assistant.",
+            "Hello, how can I help?",
+            "My order never arrived",
+            "I am checking with the warehouse.",
+        ]
+    )
+    assert "refund without asking" not in await widget.root.content()  # type: ignore[union-attr]
+
+
+async def _socket_cut_and_catch_up(org: Org, agent: AgentHandle, thread_id: str, widget: Widget) -> None:
+    """The widget's socket drops; what is written meanwhile arrives once, in order, after it reconnects."""
+    page = widget.root
+    assert isinstance(page, Page)
+    cutter = SocketCutter()
+    await cutter.install(page)
+    await page.reload()  # the page's sockets now go through the cutter
+    await widget.live("ACTIVE")
+    before = await widget.bodies()
+    await cutter.cut()
+    await expect(widget.main).to_have_attribute("data-state", "reconnecting")
+    await post(org, agent.token, thread_id, "Found it: it ships today.")
+    await widget.say("Great, thank you")  # over HTTP while the socket is down
+    await post(org, agent.token, thread_id, "Anything else?")
+    cutter.restore()
+    await widget.live("ACTIVE")
+    await widget.shows_exactly([*before, "Found it: it ships today.", "Great, thank you", "Anything else?"])
+    # After the catch-up the stream is live again.
+    await post(org, agent.token, thread_id, "Have a nice day.")
+    await expect(widget.messages.last.locator(".body")).to_have_text("Have a nice day.")
+    assert cutter.connections >= 2
