@@ -28,7 +28,7 @@ from tests.conftest import Org
 class _Site(BaseHTTPRequestHandler):
     pages: dict[str, str]
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         page = self.pages.get(self.path)
         body = (page or "not found").encode()
         self.send_response(200 if page is not None else 404)
