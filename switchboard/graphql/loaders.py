@@ -12,6 +12,7 @@ from tortoise.models import Model
 
 from switchboard import models as m
 from switchboard.services.estimates import wait_basis
+from switchboard.services.messages import unread_counts
 from switchboard.services.queueing import waiting_order
 from switchboard.services.tenancy import Tenant
 
@@ -78,6 +79,19 @@ def _invites_by_thread(tenant: Tenant) -> DataLoader[tuple[int, tuple[str, ...]]
     return DataLoader(load_fn=load)
 
 
+def _unread(tenant: Tenant) -> DataLoader[tuple[int, int], int]:
+    """(agent id, thread id) -> the agent's unread messages on the thread; one pass per agent (the caller)."""
+
+    async def load(keys: Sequence[tuple[int, int]]) -> list[int]:
+        by_agent: dict[int, list[int]] = defaultdict(list)
+        for agent_id, thread_id in keys:
+            by_agent[agent_id].append(thread_id)
+        counts = {agent: await unread_counts(tenant, agent, threads) for agent, threads in by_agent.items()}
+        return [counts[agent][thread] for agent, thread in keys]
+
+    return DataLoader(load_fn=load)
+
+
 def _organization(tenant: Tenant) -> DataLoader[str, m.Organization]:
     async def load(keys: Sequence[str]) -> list[m.Organization]:
         org = await tenant.organization()
@@ -103,6 +117,8 @@ class Loaders:
         self.entries_by_thread = _grouped(tenant, m.QueueEntry, "thread_id", order="enqueued_at")
         self.invites_by_thread = _invites_by_thread(tenant)
         self.organization = _organization(tenant)
+        self.message = _by_pk(tenant, m.Message)
+        self.unread = _unread(tenant)
         # Queue id -> ids of its WAITING entries in queue order (positions of a whole page from one query).
         self.queue_order = _per_queue(tenant, _queue_order)
         # Queue id -> WaitBasis of its estimates.
@@ -117,5 +133,6 @@ class Loaders:
             "Invite": self.invite,
             "Queue": self.queue,
             "QueueEntry": self.queue_entry,
+            "Message": self.message,
         }
         return loaders[type_name]

@@ -1,4 +1,7 @@
-"""How many invites one agent may send per minute, across every process.
+"""Rate limits shared by every process: invites per agent per minute, and
+``Throttle``, at most one of a thing per key per window (typing events).
+
+How many invites one agent may send per minute, across every process:
 
 The slots are taken before the transaction that sends the invites: as many as
 the call has invitees, or fewer if the agent is near the limit; the use case
@@ -18,7 +21,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -107,3 +110,42 @@ class InviteRateLimiter:
             await self.redis.zrem(grant.key, *unused)
         except (RedisError, OSError) as exc:
             log.warning("invite rate limiter: could not give slots back: %s", exc)
+
+
+class Throttle:
+    """At most one go per key per window, across every process; one per process.
+
+    With Redis, ``SET key NX PX window``: the first caller of a window creates
+    the key and goes, the others find it and do not, whichever process they
+    are on. Without Redis (one process) the same in a map of deadlines; the
+    window is fixed, so the map is in deadline order and expired keys leave
+    from its front.
+    """
+
+    def __init__(self, redis: aioredis.Redis | None, prefix: str, name: str, window_seconds: float) -> None:
+        self.redis = redis
+        self.prefix = f"{prefix}:{name}"
+        self.window = window_seconds
+        self._deadlines: OrderedDict[str, float] = OrderedDict()
+
+    async def go(self, key: str) -> bool:
+        """Whether this call is the one of its window for ``key``."""
+        if self.redis is not None:
+            try:
+                return bool(await self.redis.set(f"{self.prefix}:{key}", 1, nx=True, px=int(self.window * 1000)))
+            except (RedisError, OSError) as exc:
+                # Throttled per process instead of refused: what it spares is noise, not state.
+                log.warning("throttle %s: redis unavailable (%s); throttling in this process", self.prefix, exc)
+        return self._go_here(key)
+
+    def _go_here(self, key: str) -> bool:
+        now = time.monotonic()
+        while self._deadlines:
+            oldest, deadline = next(iter(self._deadlines.items()))
+            if deadline > now:
+                break
+            del self._deadlines[oldest]
+        if key in self._deadlines:
+            return False
+        self._deadlines[key] = now + self.window
+        return True

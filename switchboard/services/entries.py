@@ -74,7 +74,14 @@ async def assign(
     moved = (
         await tenant.q(Thread)
         .filter(id=entry.thread_id, status=ThreadStatus.QUEUED)
-        .update(status=ThreadStatus.ACTIVE, primary_agent_id=agent_id, updated_at=now)
+        .update(
+            status=ThreadStatus.ACTIVE,
+            primary_agent_id=agent_id,
+            updated_at=now,
+            # A new assignment: firstResponseAt waits for this agent's first PUBLIC message.
+            assigned_at=now,
+            first_response_at=None,
+        )
     )
     if not moved:
         raise conflict("the thread is no longer queued", ENTRY)

@@ -1,0 +1,65 @@
+"""Reading the conversation: a thread's messages, unread counts, the message figures of metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from tortoise.expressions import Q
+from tortoise.functions import Count
+from tortoise.queryset import QuerySet
+
+from switchboard.models import Message, ReadMark, Thread
+from switchboard.rules import policy
+from switchboard.rules.enums import MessageVisibility, SenderKind
+from switchboard.services.tenancy import Tenant
+
+
+def thread_messages(tenant: Tenant, thread_id: int, visibilities: Collection[MessageVisibility]) -> QuerySet[Message]:
+    """The thread's messages of these visibilities (in id order = commit order, see ``models.message``)."""
+    qs = tenant.q(Message).filter(thread_id=thread_id)
+    if set(visibilities) != set(MessageVisibility):
+        qs = qs.filter(visibility__in=[v.value for v in visibilities])
+    return qs
+
+
+async def unread_counts(tenant: Tenant, agent_id: int, thread_ids: Sequence[int]) -> dict[int, int]:
+    """Per thread: messages after the agent's read mark that the agent did not write (two statements)."""
+    keys = sorted(set(thread_ids))
+    if not keys:
+        return {}
+    marks = dict(
+        await tenant.q(ReadMark).filter(agent_id=agent_id, thread_id__in=keys).values_list("thread_id", "message_id")
+    )
+    after = [Q(thread_id=k, id__gt=marks[k]) for k in keys if k in marks]
+    unmarked = [k for k in keys if k not in marks]
+    if unmarked:
+        after.append(Q(thread_id__in=unmarked))
+    rows = (
+        await tenant.q(Message)
+        .filter(Q(*after, join_type=Q.OR))
+        .exclude(sender_key=policy.agent_key(agent_id))
+        .annotate(n=Count("id"))
+        .group_by("thread_id")
+        .values_list("thread_id", "n")
+    )
+    counts = {int(thread_id): int(n) for thread_id, n in rows}
+    return {k: counts.get(k, 0) for k in keys}
+
+
+async def message_counts(tenant: Tenant, start: datetime, end: datetime) -> tuple[int, int]:
+    """PUBLIC messages of agents, and messages of visitors, written in [start, end)."""
+    period = tenant.q(Message).filter(created_at__gte=start, created_at__lt=end)
+    agents = await period.filter(sender_kind=SenderKind.AGENT, visibility=MessageVisibility.PUBLIC).count()
+    visitors = await period.filter(sender_kind=SenderKind.VISITOR).count()
+    return agents, visitors
+
+
+async def first_responses(tenant: Tenant, start: datetime, end: datetime) -> list[float]:
+    """Seconds from assignment to the first PUBLIC agent message, of threads assigned in [start, end)."""
+    rows = await (
+        tenant.q(Thread)
+        .filter(assigned_at__gte=start, assigned_at__lt=end, first_response_at__not_isnull=True)
+        .values_list("assigned_at", "first_response_at")
+    )
+    return [(answered - assigned).total_seconds() for assigned, answered in rows]
