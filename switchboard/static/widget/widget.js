@@ -199,6 +199,9 @@ function openLive() {
     url: SOCKET_URL.href,
     connectionParams: { Authorization: `Bearer ${state.token}` },
     retryAttempts: 0, // reconnecting is ours: the resumed stream needs the newest cursor
+    // The socket stays open with no stream too (a refused stream must not make it close and retry).
+    lazy: false,
+    onNonLazyError: () => {}, // reported to `closed`
     on: {
       connected: () => current() && connected(resumeWithoutCursor),
       closed: (event) => current() && closed(event),
