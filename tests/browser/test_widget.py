@@ -131,3 +131,22 @@ async def _socket_cut_and_catch_up(org: Org, agent: AgentHandle, thread_id: str,
     await post(org, agent.token, thread_id, "Have a nice day.")
     await expect(widget.messages.last.locator(".body")).to_have_text("Have a nice day.")
     assert cutter.connections >= 2
+
+
+async def test_an_ended_token_shows_a_clear_state_and_a_fresh_one_resumes(offline: OfflineBrowser, org: Org) -> None:
+    """At the token's exp the server closes the socket (4401): the widget cannot refresh a token itself."""
+    thread_id, _ = await org.start_thread()
+    data = await org.data("query($id: ID!) { thread(id: $id) { visitor { id } } }", {"id": thread_id})
+    visitor_id = data["thread"]["visitor"]["id"]
+    short = org.token("visitor", sub=visitor_id, thread=thread_id, ttl=3)
+    page = await offline.new_page()
+    widget = await open_widget(page, org, short)
+    await widget.live("BOT")
+    await expect(widget.main).to_have_attribute("data-state", "expired", timeout=15_000)
+    await expect(page.locator("#sb-connection")).to_contain_text("Your chat session has ended")
+    await expect(page.get_by_label("Your message")).to_be_disabled()
+    # A new token in the fragment (or from the embedding page) picks the conversation up again.
+    fresh = org.token("visitor", sub=visitor_id, thread=thread_id, ttl=600)
+    await page.evaluate("token => { location.hash = 'token=' + token; }", fresh)
+    await widget.live("BOT")
+    await expect(page.get_by_label("Your message")).to_be_enabled()
