@@ -104,7 +104,12 @@ const client = createClient({
 function watch(query, variables, onData) {
   return client.subscribe(
     { query, variables },
-    { next: (result) => (result.errors ? alert(result.errors[0].message) : onData(result.data)), error: () => {}, complete: () => {} },
+    {
+      next: (result) => (result.errors ? alert(result.errors[0].message) : onData(result.data)),
+      // A refused stream comes as a list of errors; a closed socket is retried by the client.
+      error: (error) => Array.isArray(error) && alert(error[0].message),
+      complete: () => {},
+    },
   );
 }
 
@@ -225,7 +230,7 @@ function showThread(thread) {
 
 function collaboratorItem(thread, collaborator, canManage) {
   const li = el("li", `${collaborator.agent.name} · ${collaborator.role} `);
-  if (collaborator.role === "PRIMARY") return li.append(collaborator.permission), li;
+  if (collaborator.role === "PRIMARY") return li;
   const select = el("select", "", { "aria-label": `Permission of ${collaborator.agent.name}` });
   for (const permission of ["READ", "WRITE", "ADMIN"]) select.append(el("option", permission));
   select.value = collaborator.permission;
