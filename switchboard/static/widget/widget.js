@@ -192,7 +192,8 @@ async function load() {
 // One socket per token. It resumes conversationEvents after the last cursor,
 // so a dropped socket loses nothing and repeats nothing.
 function openLive() {
-  const session = ++state.session;
+  closeLive(); // at most one socket, whatever called us
+  const session = state.session;
   const current = () => session === state.session;
   const resumeWithoutCursor = state.cursor === null;
   state.client = createClient({
@@ -212,6 +213,7 @@ function openLive() {
 }
 
 function closeLive() {
+  clearTimeout(state.reconnectTimer);
   state.session++;
   if (state.client) state.client.dispose();
   state.client = null;
@@ -232,7 +234,7 @@ function closed(event) {
     return;
   }
   setState("reconnecting");
-  setTimeout(openLive, state.retryMs);
+  state.reconnectTimer = setTimeout(openLive, state.retryMs);
   state.retryMs = Math.min(state.retryMs * 2, 10000);
 }
 
