@@ -13,6 +13,7 @@ from switchboard.rules.enums import (
     AgentRole,
     AgentStatus,
     CollaboratorRole,
+    ConversationEventKind,
     ErrorCode,
     InviteAction,
     InviteEventKind,
@@ -55,6 +56,7 @@ _DESCRIPTIONS: dict[Any, str] = {
     ErrorCode: "Machine-readable reason of a userError.",
     InviteEventKind: "What happened to an invite.",
     ThreadEventKind: "What happened on a thread.",
+    ConversationEventKind: "What happened in a conversation: a message, someone typing (live only), a new status.",
     SenderKind: "Who wrote a message: the visitor, the bot, an agent, or an admin in the organization's name (SYSTEM).",
     MessageVisibility: "PUBLIC: the visitor and every agent who may read the thread; INTERNAL: a note for agents only.",
 }
@@ -66,6 +68,7 @@ __all__ = [
     "AgentRole",
     "AgentStatus",
     "CollaboratorRole",
+    "ConversationEventKind",
     "ErrorCode",
     "InviteAction",
     "InviteEventKind",

@@ -25,8 +25,9 @@ class Migration(migrations.Migration):
                 ('body', fields.TextField(unique=False)),
                 ('client_message_id', fields.CharField(null=True, max_length=100)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('seq', fields.BigIntField(null=True, unique=True)),
             ],
-            options={'table': 'message', 'app': 'models', 'unique_together': (('thread_id', 'sender_key', 'client_message_id'),), 'indexes': [Index(fields=['thread_id', 'id']), Index(fields=['thread_id', 'visibility', 'id']), Index(fields=['org_id', 'created_at'])], 'pk_attr': 'id'},
+            options={'table': 'message', 'app': 'models', 'unique_together': (('thread_id', 'sender_key', 'client_message_id'),), 'indexes': [Index(fields=['thread_id', 'seq']), Index(fields=['thread_id', 'visibility', 'seq']), Index(fields=['org_id', 'created_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -36,10 +37,10 @@ class Migration(migrations.Migration):
                 ('org', fields.ForeignKeyField('models.Organization', source_field='org_id', db_constraint=True, to_field='id', related_name='read_marks', on_delete=OnDelete.CASCADE)),
                 ('thread', fields.ForeignKeyField('models.Thread', source_field='thread_id', db_constraint=True, to_field='id', related_name='read_marks', on_delete=OnDelete.CASCADE)),
                 ('agent', fields.ForeignKeyField('models.Agent', source_field='agent_id', db_constraint=True, to_field='id', related_name='read_marks', on_delete=OnDelete.CASCADE)),
-                ('message_id', fields.BigIntField()),
+                ('seq', fields.BigIntField()),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'read_mark', 'app': 'models', 'unique_together': (('agent_id', 'thread_id'),), 'pk_attr': 'id', 'table_description': 'How far an agent has read a thread: every message up to ``message_id``.'},
+            options={'table': 'read_mark', 'app': 'models', 'unique_together': (('agent_id', 'thread_id'),), 'pk_attr': 'id', 'table_description': 'How far an agent has read a thread: every message up to the one whose ``seq`` this is.'},
             bases=['Model'],
         ),
         ops.AddField(

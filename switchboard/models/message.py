@@ -1,9 +1,13 @@
 """The conversation: messages of a thread and each agent's read mark.
 
-Messages are kept for good (they are not pruned with events). Within a thread
-their ids follow commit order: ``sendMessage`` takes the thread's row lock
-before it inserts, so two messages of one thread never draw ids in one order
-and commit in the other (``Thread.messages`` pages by id).
+Messages are kept for good (they are not pruned with events). A message's
+``seq`` is the sequence number of its MESSAGE_POSTED event, stamped in the same
+transaction when the outbox sequences its events (``events.outbox``): event
+seqs are handed out under a lock held until commit, so ``seq`` order is commit
+order, and a message's cursor in ``Thread.messages`` (``e<seq>``) is the same
+cursor ``conversationEvents(after:)`` resumes from. (Ids are not commit order
+on PostgreSQL: two transactions may draw them in one order and commit in the
+other.)
 """
 
 from __future__ import annotations
@@ -48,17 +52,19 @@ class Message(Model):
     body = fields.TextField()
     client_message_id = fields.CharField(max_length=100, null=True)
     created_at = fields.DatetimeField()
+    # Null only inside the writing transaction, before its events are sequenced.
+    seq = fields.BigIntField(null=True, unique=True)
 
     class Meta:
         table = "message"
         # A retry with the same key from the same sender on the same thread
         # collides here, whichever process inserts it (NULL keys never collide).
         unique_together = (("thread_id", "sender_key", "client_message_id"),)
-        indexes = (("thread_id", "id"), ("thread_id", "visibility", "id"), ("org_id", "created_at"))
+        indexes = (("thread_id", "seq"), ("thread_id", "visibility", "seq"), ("org_id", "created_at"))
 
 
 class ReadMark(Model):
-    """How far an agent has read a thread: every message up to ``message_id``."""
+    """How far an agent has read a thread: every message up to the one whose ``seq`` this is."""
 
     id = fields.BigIntField(primary_key=True)
     org: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
@@ -73,7 +79,7 @@ class ReadMark(Model):
         "models.Agent", related_name="read_marks", on_delete=fields.CASCADE
     )
     agent_id: int
-    message_id = fields.BigIntField()
+    seq = fields.BigIntField()
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

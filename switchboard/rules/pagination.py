@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from switchboard.rules.problems import BadArgument
@@ -102,15 +103,27 @@ def _check_sizes(first: int | None, last: int | None) -> None:
             raise BadArgument(f"{name} must be between 0 and {MAX_PAGE}, got {value}")
 
 
-def keyset_request(first: int | None, after: str | None, last: int | None, before: str | None) -> KeysetRequest:
-    """Check a keyset connection's arguments; ``BadArgument`` when one is out of range or malformed."""
+def keyset_request(
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    decode: Callable[[str], int] = key_of,
+) -> KeysetRequest:
+    """Check a keyset connection's arguments; ``BadArgument`` when one is out of range or malformed.
+
+    ``decode`` reads a cursor (``key_of`` by default; a list keyed by event seqs uses theirs).
+    """
     _check_sizes(first, last)
-    return KeysetRequest(
-        first=first,
-        after=key_of(after) if after else None,
-        last=last,
-        before=key_of(before) if before else None,
-    )
+    try:
+        return KeysetRequest(
+            first=first,
+            after=decode(after) if after else None,
+            last=last,
+            before=decode(before) if before else None,
+        )
+    except ValueError as exc:
+        raise BadArgument(str(exc)) from exc
 
 
 def page_request(first: int | None, after: str | None, last: int | None, before: str | None) -> PageRequest:

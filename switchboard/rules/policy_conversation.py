@@ -21,6 +21,7 @@ Posting (``sendMessage``), by the caller's role:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -40,6 +41,7 @@ __all__ = [
     "counts_unread",
     "display_name",
     "message_visibilities",
+    "post_refusal",
     "post_verdict",
     "reopens_on_message",
     "sender_key",
@@ -50,6 +52,7 @@ __all__ = [
     "watches_conversation",
 ]
 
+SUB_KEY_MAX = 100
 PUBLIC, INTERNAL = MessageVisibility.PUBLIC, MessageVisibility.INTERNAL
 BOTH = frozenset({PUBLIC, INTERNAL})
 PUBLIC_ONLY = frozenset({PUBLIC})
@@ -114,6 +117,9 @@ def sender_key(caller: Caller, sub: str) -> str:
         return agent_key(caller.agent_id)
     if caller.visitor_id is not None:
         return f"visitor:{caller.visitor_id}"
+    if len(sub) > SUB_KEY_MAX:
+        # Keys are bounded (the column and its index); a long subject is kept as its digest.
+        sub = "sha256:" + hashlib.sha256(sub.encode("utf-8", "surrogatepass")).hexdigest()
     return f"{caller.role.value}:{sub}"
 
 
@@ -133,6 +139,17 @@ def _status_refusal(status: ThreadStatus, open_statuses: frozenset[ThreadStatus]
     return PostDecision(Verdict.CONFLICT, f"{who} may not post on a {status.value} thread")
 
 
+def post_refusal(caller: Caller, thread_id: int, visibility: MessageVisibility) -> str | None:
+    """Why the caller's role may never post this (a top-level FORBIDDEN, checked before any read)."""
+    if caller.role not in SENDER_KIND:
+        return f"the {caller.role.value} role may not post messages"
+    if caller.visitor and thread_id != caller.thread_id:
+        return "visitors may only write in their own thread"
+    if visibility is INTERNAL and caller.role in (Role.VISITOR, Role.SERVICE):
+        return f"the {caller.role.value} role may not post INTERNAL messages"
+    return None
+
+
 def post_verdict(
     caller: Caller,
     thread: ThreadFacts,
@@ -145,22 +162,17 @@ def post_verdict(
     ``place`` is the calling agent's active place on the thread; ``reopen``
     whether a visitor's message would reopen it now (``reopens_on_message``).
     """
+    refusal = post_refusal(caller, thread.id, visibility)
+    if refusal is not None:
+        return PostDecision(Verdict.FORBIDDEN, refusal)
     if caller.visitor:
-        if thread.id != caller.thread_id:
-            return PostDecision(Verdict.FORBIDDEN, "visitors may only write in their own thread")
-        if visibility is INTERNAL:
-            return PostDecision(Verdict.FORBIDDEN, "visitors may not post INTERNAL messages")
         if thread.status is ThreadStatus.RESOLVED and reopen:
             return PostDecision(Verdict.REOPEN)
         return _status_refusal(thread.status, VISITOR_OPEN, "the visitor") or OK
     if caller.role is Role.SERVICE:
-        if visibility is INTERNAL:
-            return PostDecision(Verdict.FORBIDDEN, "the bot posts PUBLIC messages only")
         return _status_refusal(thread.status, BOT_OPEN, "the bot") or OK
     if caller.role is Role.ADMIN:
         return _status_refusal(thread.status, frozenset(ThreadStatus) - {ThreadStatus.CLOSED}, "an admin") or OK
-    if caller.role is not Role.AGENT:
-        return PostDecision(Verdict.FORBIDDEN, f"the {caller.role.value} role may not post messages")
     refused = _status_refusal(thread.status, AGENT_OPEN, "agents")
     if refused is not None:
         return refused

@@ -16,7 +16,7 @@ from switchboard.services.tenancy import Tenant
 
 
 def thread_messages(tenant: Tenant, thread_id: int, visibilities: Collection[MessageVisibility]) -> QuerySet[Message]:
-    """The thread's messages of these visibilities (in id order = commit order, see ``models.message``)."""
+    """The thread's messages of these visibilities (page them by ``seq``: commit order, see ``models.message``)."""
     qs = tenant.q(Message).filter(thread_id=thread_id)
     if set(visibilities) != set(MessageVisibility):
         qs = qs.filter(visibility__in=[v.value for v in visibilities])
@@ -28,10 +28,8 @@ async def unread_counts(tenant: Tenant, agent_id: int, thread_ids: Sequence[int]
     keys = sorted(set(thread_ids))
     if not keys:
         return {}
-    marks = dict(
-        await tenant.q(ReadMark).filter(agent_id=agent_id, thread_id__in=keys).values_list("thread_id", "message_id")
-    )
-    after = [Q(thread_id=k, id__gt=marks[k]) for k in keys if k in marks]
+    marks = dict(await tenant.q(ReadMark).filter(agent_id=agent_id, thread_id__in=keys).values_list("thread_id", "seq"))
+    after = [Q(thread_id=k, seq__gt=marks[k]) for k in keys if k in marks]
     unmarked = [k for k in keys if k not in marks]
     if unmarked:
         after.append(Q(thread_id__in=unmarked))
@@ -47,12 +45,22 @@ async def unread_counts(tenant: Tenant, agent_id: int, thread_ids: Sequence[int]
     return {k: counts.get(k, 0) for k in keys}
 
 
-async def message_counts(tenant: Tenant, start: datetime, end: datetime) -> tuple[int, int]:
-    """PUBLIC messages of agents, and messages of visitors, written in [start, end)."""
-    period = tenant.q(Message).filter(created_at__gte=start, created_at__lt=end)
-    agents = await period.filter(sender_kind=SenderKind.AGENT, visibility=MessageVisibility.PUBLIC).count()
-    visitors = await period.filter(sender_kind=SenderKind.VISITOR).count()
-    return agents, visitors
+def _period(tenant: Tenant, start: datetime, end: datetime) -> QuerySet[Message]:
+    return tenant.q(Message).filter(created_at__gte=start, created_at__lt=end)
+
+
+async def agent_message_count(tenant: Tenant, start: datetime, end: datetime) -> int:
+    """PUBLIC messages of agents written in [start, end)."""
+    return (
+        await _period(tenant, start, end)
+        .filter(sender_kind=SenderKind.AGENT, visibility=MessageVisibility.PUBLIC)
+        .count()
+    )
+
+
+async def visitor_message_count(tenant: Tenant, start: datetime, end: datetime) -> int:
+    """Messages of visitors written in [start, end)."""
+    return await _period(tenant, start, end).filter(sender_kind=SenderKind.VISITOR).count()
 
 
 async def first_responses(tenant: Tenant, start: datetime, end: datetime) -> list[float]:

@@ -50,10 +50,12 @@ def page_args(first: int | None, after: str | None, last: int | None, before: st
         raise BadInput(str(exc)) from exc
 
 
-def keyset_args(first: int | None, after: str | None, last: int | None, before: str | None) -> KeysetRequest:
+def keyset_args(
+    first: int | None, after: str | None, last: int | None, before: str | None, decode: Callable[[str], int]
+) -> KeysetRequest:
     """A keyset connection's arguments, checked; a bad one is a top-level BAD_USER_INPUT error."""
     try:
-        return keyset_request(first, after, last, before)
+        return keyset_request(first, after, last, before, decode)
     except BadArgument as exc:
         raise BadInput(str(exc)) from exc
 

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from switchboard import models as m
+from switchboard.events.cursors import encode_cursor
 from switchboard.graphql.enums import MessageVisibility, SenderKind
 from switchboard.graphql.types import threads
 from switchboard.graphql.types.agents import Agent, load_agent
 from switchboard.graphql.types.base import InfoT, Node, PageInfo, gid
 from switchboard.rules import policy
-from switchboard.rules.pagination import keyset_cursor
 from switchboard.services.pagination import KeysetPage
 
 if TYPE_CHECKING:
@@ -78,7 +78,12 @@ class Message(Node):
 
 @strawberry.type(description="A message in a connection.")
 class MessageEdge:
-    cursor: str = strawberry.field(description="Pass as after/before to page from here (stable: the message's own).")
+    cursor: str = strawberry.field(
+        description=(
+            "Pass as after/before to page from here; stable, and valid as conversationEvents(after:) "
+            "(the message's place in the thread's commit order)."
+        )
+    )
     node: Message = strawberry.field(description="The message.")
 
 
@@ -95,7 +100,7 @@ class MessageConnection:
 
 def message_connection(page: KeysetPage[m.Message]) -> MessageConnection:
     edges = [
-        MessageEdge(cursor=keyset_cursor(key), node=Message.from_model(row))
+        MessageEdge(cursor=encode_cursor(key), node=Message.from_model(row))
         for key, row in zip(page.keys, page.items, strict=True)
     ]
     return MessageConnection(

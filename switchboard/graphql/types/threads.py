@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from switchboard import models as m
+from switchboard.events.cursors import decode_cursor
 from switchboard.graphql.enums import (
     CollaboratorRole,
     InviteStatus,
@@ -213,13 +214,14 @@ class Thread(Node):
         last: int | None = strawberry.UNSET,
         before: str | None = strawberry.UNSET,
     ) -> MessageConnectionRef:
-        request = base.keyset_args(first, after, last, before)
+        # Cursors are the messages' event seqs: the same ones conversationEvents(after:) resumes from.
+        request = base.keyset_args(first, after, last, before, decode_cursor)
         seen = policy.message_visibilities(await info.context.caller())
         if not policy.shows_details(self.reach):
             seen = frozenset()
         if visibility:
             seen = seen & set(visibility)
-        page = await keyset_paginate(thread_messages(info.context.tenant, self.row.id, seen), request)
+        page = await keyset_paginate(thread_messages(info.context.tenant, self.row.id, seen), request, key="seq")
         return messages.message_connection(page)
 
     @strawberry.field(
