@@ -203,9 +203,12 @@ async def test_the_visitor_rate_limit(org: Org) -> None:
     await settings(org, messagesPerVisitorPerMinute=3)
     primary = await org.create_agent("Prim")
     thread, visitor = await visitor_thread(org, primary)
-    for i in range(3):
+    first = await sent(org, visitor, thread, "m0", clientMessageId="k0")
+    for i in range(1, 3):
         await sent(org, visitor, thread, f"m{i}")
     assert codes(await send(org, visitor, thread, "too many"))[0][0] == "RATE_LIMITED"
+    # A retry writes nothing: it is answered at the limit too.
+    assert (await sent(org, visitor, thread, "m0", clientMessageId="k0"))["id"] == first["id"]
     # Agents are not limited by it.
     await sent(org, primary.token, thread, "agents write on")
     assert (await page(org, primary.token, thread))["totalCount"] == 4

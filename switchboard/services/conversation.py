@@ -70,6 +70,13 @@ async def _first(tenant: Tenant, thread_id: int, key: str, client_id: str | None
     return await tenant.q(Message).filter(thread_id=thread_id, sender_key=key, client_message_id=client_id).first()
 
 
+async def retry_of(tenant: Tenant, caller: policy.Caller, sub: str, post: Post) -> Message | None:
+    """The first message of a retry (same sender, thread and key), if there is one: a retry is answered
+    even when the sender is out of messages for the minute, since it writes nothing."""
+    client_id = v.client_key(post.client_message_id, CLIENT_KEY)
+    return await _first(tenant, post.thread_id, policy.sender_key(caller, sub), client_id)
+
+
 def _refuse(decision: policy.PostDecision) -> DomainError:
     if decision.verdict is policy.Verdict.CONFLICT:
         return conflict(decision.reason, THREAD)

@@ -43,6 +43,23 @@ async def _slot(info: InfoT, caller: policy.Caller, now: datetime) -> Grant | No
     return grant if grant.count else None
 
 
+async def _limited(info: InfoT, caller: policy.Caller, post: service.Post) -> SendMessagePayload:
+    """Out of messages for the minute: RATE_LIMITED, unless this is a retry of a message already written."""
+    ctx = info.context
+    try:
+        first = await service.retry_of(ctx.tenant, caller, ctx.principal.sub, post)
+    except DomainError as exc:
+        return _failed([exc.problem])
+    if first is not None:
+        thread = await ctx.tenant.get(ThreadRow, first.thread_id)
+        return SendMessagePayload(
+            message=Message.from_model(first), thread=Thread.from_model(thread) if thread else None, user_errors=[]
+        )
+    limit = (await ctx.loaders.organization.load(caller.org)).messages_per_visitor_per_minute
+    message = f"more than {limit} messages in a minute; wait a moment"
+    return _failed([Problem(ErrorCode.RATE_LIMITED, message, THREAD)])
+
+
 async def send_message(info: InfoT, data: SendMessageInput) -> SendMessagePayload:
     ctx = info.context
     caller = await ctx.allow(policy.Op.SEND_MESSAGE)
@@ -54,12 +71,10 @@ async def send_message(info: InfoT, data: SendMessageInput) -> SendMessagePayloa
     if refusal is not None:
         raise Forbidden(refusal)
     now = datetime.now(UTC)
+    post = service.Post(thread_pk, data.body, data.visibility, data.client_message_id)
     grant = await _slot(info, caller, now)
     if grant is None:
-        limit = (await ctx.loaders.organization.load(caller.org)).messages_per_visitor_per_minute
-        message = f"more than {limit} messages in a minute; wait a moment"
-        return _failed([Problem(ErrorCode.RATE_LIMITED, message, THREAD)])
-    post = service.Post(thread_pk, data.body, data.visibility, data.client_message_id)
+        return await _limited(info, caller, post)
 
     async def work(outbox: Outbox) -> service.Posted:
         posted = await service.send(ctx.tenant, outbox, caller, ctx.principal.sub, post, now)
