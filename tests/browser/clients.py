@@ -28,11 +28,14 @@ class Widget:
             await expect(self.main).to_have_attribute("data-status", status)
 
     async def say(self, text: str) -> None:
-        """Type a message and press Enter, as a visitor at the keyboard does."""
+        """Type a message and press Enter, as a visitor at the keyboard does; returns once the server has it."""
         field = self.root.get_by_label("Your message")
         await field.click()
         await field.press_sequentially(text)
         await field.press("Enter")
+        sent = self.messages.filter(has=self.root.locator(".body", has_text=text)).last
+        await expect(sent).to_have_attribute("data-id", re.compile("."))
+        await expect(sent).not_to_have_class(re.compile("pending"))
 
     async def bodies(self) -> list[str]:
         return await self.messages.locator(".body").all_inner_texts()
