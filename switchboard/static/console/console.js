@@ -14,7 +14,7 @@ const TOKEN = new URLSearchParams(location.hash.slice(1)).get("token");
 const $ = (id) => document.getElementById(id);
 
 const MESSAGE = "id senderKind displayName visibility body createdAt";
-const VIEWER = `query ConsoleViewer { viewer { agent { id name status }
+const VIEWER = `query ConsoleViewer { viewer { agent { id name status role }
   pendingInvites { id type permission message inviter { name } thread { id subject } }
   threads(first: 50) { edges { node { id status subject unreadCount visitor { name externalId } } } } }
   queues { id name entries(first: 20) { edges { node { id priority position enqueuedAt } } } } }`;
@@ -173,7 +173,8 @@ function showThreads(threads) {
 function showQueues(queues) {
   const items = [];
   for (const queue of queues) {
-    if (!state.queuesWatched.has(queue.id)) {
+    // Supervisors may watch a queue's stats live; other agents look again every few seconds.
+    if (!state.queuesWatched.has(queue.id) && state.me && state.me.role === "SUPERVISOR") {
       state.queuesWatched.add(queue.id);
       watch(QUEUE_STATS, { id: queue.id }, scheduleRefresh);
     }
@@ -309,4 +310,6 @@ if (!TOKEN) {
 } else {
   refresh();
   watch(INVITE_EVENTS, {}, scheduleRefresh);
+  // New assignments and queue entries have no stream an agent may open: look again now and then.
+  setInterval(scheduleRefresh, 5000);
 }
