@@ -35,7 +35,7 @@ async def test_visitor_waits_is_served_and_catches_up(offline: OfflineBrowser, o
     widget = await open_widget(await offline.new_page(), org, visitor_token)
     await widget.live("BOT")
     await widget.shows_exactly(["Hi! I am the assistant."])
-    ahead = await _queue_then_watch_it_fall(org, widget, queue_id, agent)
+    ahead = await _queue_then_watch_it_fall(org, widget, queue_id, thread_id, agent)
     assert ahead  # one other visitor is still waiting behind nobody: claimed below
 
     console = await open_console(await offline.new_page(), org, agent)
@@ -49,7 +49,7 @@ async def test_visitor_waits_is_served_and_catches_up(offline: OfflineBrowser, o
     assert "Dana" not in await widget.root.content()  # type: ignore[union-attr]
 
 
-async def _queue_then_watch_it_fall(org: Org, widget: Widget, queue_id: str, agent: AgentHandle) -> str:
+async def _queue_then_watch_it_fall(org: Org, widget: Widget, queue_id: str, thread_id: str, agent: AgentHandle) -> str:
     """Two visitors wait ahead; one gives up, an agent takes the other: 3, then 2, then 1."""
     _, first_entry, _ = await enqueue(org, queue_id=queue_id)
     _, second_entry, _ = await enqueue(org, queue_id=queue_id)
@@ -63,6 +63,13 @@ async def _queue_then_watch_it_fall(org: Org, widget: Widget, queue_id: str, age
     taken = await claim(org, agent, entry_id=second_entry)
     assert not taken["userErrors"], taken
     await expect(position).to_have_text("You are number 1 of 1 in the queue.")
+    # The estimate shown is the server's (from the queue's own history, or its documented fallback).
+    data = await org.data(
+        "query($id: ID!) { thread(id: $id) { queueEntry { estimatedWaitSeconds } } }", {"id": thread_id}
+    )
+    seconds = data["thread"]["queueEntry"]["estimatedWaitSeconds"]
+    expected = "" if seconds is None else f"Estimated wait: about {max(1, int(seconds / 60 + 0.5))} min."
+    await expect(widget.root.locator("#sb-queue-wait")).to_have_text(expected)
     return second_entry
 
 
@@ -150,3 +157,26 @@ async def test_an_ended_token_shows_a_clear_state_and_a_fresh_one_resumes(offlin
     await page.evaluate("token => { location.hash = 'token=' + token; }", fresh)
     await widget.live("BOT")
     await expect(page.get_by_label("Your message")).to_be_enabled()
+
+
+async def test_the_widget_works_from_the_keyboard(offline: OfflineBrowser, org: Org) -> None:
+    """Tab reaches the field, Enter sends, Tab reaches the buttons; new messages go to an ARIA live log."""
+    await manual_default_queue(org)
+    _, visitor_token = await org.start_thread()
+    page = await offline.new_page()
+    widget = await open_widget(page, org, visitor_token)
+    await widget.live("BOT")
+    log = page.get_by_role("log", name="Conversation")
+    await expect(log).to_have_attribute("aria-live", "polite")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Your message")).to_be_focused()
+    await page.keyboard.type("Typed without a mouse")
+    await page.keyboard.press("Enter")
+    await expect(log.locator("li.message .body")).to_have_text(["Typed without a mouse"])
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Send")).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Talk to a person")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await widget.live("QUEUED")
+    await expect(page.get_by_role("region", name="Your place in the queue")).to_contain_text("number 1 of 1")
