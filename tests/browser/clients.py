@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -9,6 +10,7 @@ from playwright.async_api import FrameLocator, Locator, Page, WebSocketRoute, ex
 
 from tests.conftest import AgentHandle, Org
 from tests.queue_support import create_queue
+from tests.servers import ROOT
 
 SEND_MESSAGE = """mutation($i: SendMessageInput!) { sendMessage(input: $i) {
   message { id body visibility displayName } userErrors { code message } } }"""
@@ -102,3 +104,15 @@ class SocketCutter:
 
     def restore(self) -> None:
         self.refusing = False
+
+
+async def docs_screenshot(page: Page, name: str, width: int, height: int) -> None:
+    """With SWITCHBOARD_DOCS_SCREENSHOTS=1, the README's picture of this page (docs/<name>.png)."""
+    if not os.environ.get("SWITCHBOARD_DOCS_SCREENSHOTS"):
+        return
+    await page.set_viewport_size({"width": width, "height": height})
+    await page.evaluate(
+        """() => { document.activeElement && document.activeElement.blur();
+                   document.querySelectorAll('[role="log"]').forEach((log) => (log.scrollTop = log.scrollHeight)); }"""
+    )
+    await page.screenshot(path=str(ROOT / "docs" / f"{name}.png"))

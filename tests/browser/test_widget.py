@@ -14,6 +14,7 @@ from tests.browser.clients import (
     SocketCutter,
     Widget,
     console_messages,
+    docs_screenshot,
     manual_default_queue,
     open_console,
     open_widget,
@@ -42,7 +43,9 @@ async def test_visitor_waits_is_served_and_catches_up(offline: OfflineBrowser, o
     await _claim_from_console(console, widget)
     await _talk(org, console, widget)
     await _internal_note_stays_internal(org, agent, thread_id, console, widget)
+    await docs_screenshot(console, "console", 1000, 640)
     await _socket_cut_and_catch_up(org, agent, thread_id, widget)
+    await docs_screenshot(widget.root, "widget", 400, 600)  # type: ignore[arg-type]
 
     page_text = await widget.root.locator("body").inner_text()  # type: ignore[union-attr]
     assert AGENT_NAME not in page_text
