@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import secrets
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,14 +288,18 @@ async def test_typing_goes_out_once_per_sender_and_thread_per_two_seconds_across
         console = await watch(client, conv.thread)
         bursts = [typing(org, conv.primary.token, conv.thread, server=i % 2) for i in range(10)]
         bursts += [typing(org, conv.visitor, conv.thread, on=i % 2 == 0, server=i % 2) for i in range(6)]
+        began = time.monotonic()
         answers = await asyncio.gather(*bursts)
+        took = time.monotonic() - began
         # Every call is accepted, whether it went out or was dropped.
         assert all(a == {"ok": True, "userErrors": []} for a in answers)
         await say(org, conv.primary.token, conv.thread, "done typing", server=1)
         seen = await until_message(console, "done typing")
-        typings = sorted(e["typingName"] for e in seen if e["kind"] == "TYPING")
-        # One event per sender (the primary, the visitor) whatever the number of calls and processes.
-        assert typings == ["Prim", "Vic"], seen
+        typings = Counter(e["typingName"] for e in seen if e["kind"] == "TYPING")
+        # One event per sender (the primary, the visitor) whatever the number of calls and processes;
+        # a burst that a loaded machine stretched past the window may have opened one more window.
+        windows = 1 + int(took // 2.0)
+        assert set(typings) == {"Prim", "Vic"} and max(typings.values()) <= windows, (typings, took)
     finally:
         await client.close()
 

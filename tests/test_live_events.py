@@ -137,3 +137,13 @@ async def test_the_redis_throttle_is_shared_by_processes() -> None:
     finally:
         for client in clients:
             await client.aclose()
+
+
+async def test_without_redis_the_throttle_still_holds_in_this_process(caplog: pytest.LogCaptureFixture) -> None:
+    client = aioredis.from_url(f"redis://127.0.0.1:{servers.free_port()}/0", socket_connect_timeout=0.5)
+    throttle = Throttle(client, "p", "typing", 2.0)
+    try:
+        assert [await throttle.go("a") for _ in range(3)] == [True, False, False]
+        assert "throttling in this process" in caplog.text
+    finally:
+        await client.aclose()

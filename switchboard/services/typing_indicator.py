@@ -14,15 +14,10 @@ from switchboard.events.types import TypingChanged
 from switchboard.models import Agent, Thread, Visitor
 from switchboard.rules import policy
 from switchboard.rules.enums import MessageVisibility, SenderKind
-from switchboard.rules.problems import DomainError, conflict, forbidden, not_found
-from switchboard.services.places import THREAD, active_collaborators, as_place, place_of
+from switchboard.rules.problems import not_found
+from switchboard.services import posting
+from switchboard.services.places import THREAD
 from switchboard.services.tenancy import Tenant
-
-
-def _refusal(decision: policy.PostDecision) -> DomainError:
-    if decision.verdict is policy.Verdict.CONFLICT:
-        return conflict(decision.reason, THREAD)
-    return forbidden(decision.reason, THREAD)
 
 
 async def check(
@@ -35,14 +30,7 @@ async def check(
     thread = await tenant.get(Thread, thread_id)
     if thread is None:
         raise not_found("thread", THREAD)
-    members = await active_collaborators(tenant, thread.id)
-    facts = policy.ThreadFacts(thread.id, thread.status, frozenset(c.agent_id for c in members))
-    # An agent of the organization without a place is refused by the verdict (FORBIDDEN_ACTION), not hidden.
-    org = await tenant.organization()
-    reopen = policy.reopens_on_message(thread.resolved_at, now, org.reopen_on_visitor_message_seconds)
-    decision = policy.post_verdict(caller, facts, visibility, as_place(place_of(members, caller.agent_id)), reopen)
-    if not decision.allowed:
-        raise _refusal(decision)
+    await posting.decide(tenant, caller, thread, visibility, now)
     return thread
 
 
