@@ -94,6 +94,11 @@ async def _talk(org: Org, console: Page, widget: Widget) -> None:
     last = widget.messages.last
     await expect(last.locator(".body")).to_have_text("Hello, how can I help?")
     await expect(last.locator(".who")).to_have_text(SERVICE_NAME)
+    # The visitor's typing reaches the agent, and the visitor's page never shows it back to them.
+    await widget.root.get_by_label("Your message").press_sequentially("My order")
+    await expect(console.locator("#c-typing")).to_contain_text("is typing…")
+    await expect(widget.root.locator("#sb-typing")).to_be_hidden()
+    await widget.root.get_by_label("Your message").fill("")
     await widget.say("My order never arrived")
     await expect(console_messages(console).last.locator(".body")).to_have_text("My order never arrived")
     await widget.shows_exactly(["Hi! I am the assistant.", "Hello, how can I help?", "My order never arrived"])
