@@ -188,3 +188,25 @@ async def test_the_widget_works_from_the_keyboard(offline: OfflineBrowser, org: 
     await page.keyboard.press("Enter")
     await widget.live("QUEUED")
     await expect(page.get_by_role("region", name="Your place in the queue")).to_contain_text("number 1 of 1")
+
+
+async def test_a_resolved_conversation_reopens_when_the_visitor_writes(offline: OfflineBrowser, org: Org) -> None:
+    queue_id = await manual_default_queue(org)
+    agent = await org.create_agent(AGENT_NAME)
+    thread_id, entry_id, visitor_token = await enqueue(org, queue_id=queue_id)
+    assert not (await claim(org, agent, entry_id=entry_id))["userErrors"]
+    widget = await open_widget(await offline.new_page(), org, visitor_token)
+    await widget.live("ACTIVE")
+    data = await org.data(
+        "mutation($i: ResolveThreadInput!) { resolveThread(input: $i) { userErrors { message } } }",
+        {"i": {"threadId": thread_id}},
+        token=agent.token,
+    )
+    assert not data["resolveThread"]["userErrors"]
+    await widget.live("RESOLVED")  # a STATUS_CHANGED event
+    await expect(widget.root.locator("#sb-status")).to_have_text(
+        "This conversation is resolved. Write again to reopen it."
+    )
+    await widget.say("It broke again")
+    await widget.live("QUEUED")
+    await expect(widget.root.locator("#sb-queue-position")).to_have_text("You are number 1 of 1 in the queue.")
