@@ -13,8 +13,12 @@ import { createClient } from "graphql-ws";
 const page = document.body.dataset;
 const ENDPOINT = new URL(page.endpoint, location.href);
 const SOCKET_URL = new URL(ENDPOINT.href.replace(/^http/, "ws"));
-// SWITCHBOARD_ALLOWED_ORIGINS, written into the page by the server.
-const ALLOWED_ORIGINS = (page.allowedOrigins || "").split(" ").filter(Boolean);
+// SWITCHBOARD_ALLOWED_ORIGINS, written into the page by the server, in the form
+// browsers give event.origin (lower case, no default port).
+const ALLOWED_ORIGINS = (page.allowedOrigins || "")
+  .split(" ")
+  .filter(Boolean)
+  .map((origin) => (origin === "*" ? origin : new URL(origin).origin));
 const EMBEDDED = window.parent !== window;
 const TYPING_SHOWN_MS = 6000; // contract: typing is over 6 s after the last `typing: true`
 const TYPING_SEND_MS = 2000; // the server sends at most one typing event per 2 s anyway
