@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests import servers
 from tests.browser.clients import Widget, manual_default_queue
@@ -152,3 +152,29 @@ async def test_an_origin_not_allowed_cannot_embed_the_widget(
     assert await frame.locator("#sb-widget").count() == 0
     response = await page.request.get(f"{switchboard}/widget/")
     assert response.headers["content-security-policy"] == f"frame-ancestors 'self' {allowed.origin}"
+
+
+async def test_the_widget_itself_refuses_a_token_from_an_origin_not_allowed(
+    offline: OfflineBrowser, embed_org: Org, sites: tuple[Site, Site]
+) -> None:
+    """Second line of defence, should a proxy drop the CSP: the widget checks the origin of postMessage."""
+    _, other = sites
+    switchboard = embed_org.stack.url()
+    _, token = await embed_org.start_thread()
+    other.pages["/no-csp"] = iframe_page(switchboard, token)
+    page = await offline.new_page()
+
+    async def strip_csp(route: Route) -> None:
+        response = await route.fetch()
+        headers = {k: v for k, v in response.headers.items() if k != "content-security-policy"}
+        await route.fulfill(response=response, headers=headers)
+
+    await page.route(f"{switchboard}/widget/", strip_csp)
+    await page.goto(f"{other.origin}/no-csp")
+    widget = Widget(page.frame_locator("#chat"))
+    await expect(widget.main).to_have_attribute("data-state", "refused")
+    await expect(widget.root.locator("#sb-connection")).to_have_text(
+        f"This site ({other.origin}) may not open the chat."
+    )
+    await expect(widget.root.get_by_label("Your message")).to_be_disabled()
+    await expect(widget.messages).to_have_count(0)
