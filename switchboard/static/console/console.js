@@ -276,6 +276,12 @@ function showMessage(message) {
   $("c-messages").scrollTop = $("c-messages").scrollHeight;
 }
 
+// crypto.randomUUID exists on https and localhost pages only.
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function markRead() {
   gql(MUTATIONS.read, { input: { threadId: state.open } }).catch(() => {});
 }
@@ -285,7 +291,7 @@ $("c-form").addEventListener("submit", async (event) => {
   const body = $("c-input").value;
   const visibility = new FormData(event.target).get("visibility");
   if (!body.trim() || !state.open) return;
-  const input = { threadId: state.open, body, visibility, clientMessageId: crypto.randomUUID() };
+  const input = { threadId: state.open, body, visibility, clientMessageId: newKey() };
   const payload = await mutate("send", input);
   if (payload) {
     $("c-input").value = "";
