@@ -202,6 +202,28 @@ async def test_a_plain_agents_stream_ends_with_the_event_that_took_their_place(o
         await client.close()
 
 
+async def test_the_visitor_sees_the_thread_queued_then_taken_by_an_agent(org: Org) -> None:
+    agent = await org.create_agent("Prim")
+    thread, visitor = await org.start_thread()
+    client = await org.ws(visitor, server=1)
+    try:
+        widget = await watch(client, thread)
+        await say(org, visitor, thread, "I need a human", server=0)
+        queue = await create_queue(org, f"manual-{secrets.token_hex(3)}", routingStrategy="MANUAL")
+        queued = (await transfer(org, thread, queueId=queue))["data"]["requestTransfer"]
+        assert queued["userErrors"] == [], queued
+        assert (await claim(org, agent, entry_id=queued["queueEntry"]["id"]))["userErrors"] == []
+        seen = await take(widget, 3)
+        assert described(seen) == [
+            ("MESSAGE", "I need a human"),
+            ("STATUS_CHANGED", "QUEUED"),
+            ("STATUS_CHANGED", "ACTIVE"),
+        ]
+        assert all(e["cursor"] and e["message"] is None for e in seen[1:])
+    finally:
+        await client.close()
+
+
 # ---------------------------------------------------------------- what the visitor sees
 
 

@@ -78,7 +78,7 @@ async def test_who_posts_what(org: Org, other_org: Org) -> None:
     ]
     assert codes(await send(org, watcher.token, thread, "x", visibility="INTERNAL"))[0][0] == "FORBIDDEN_ACTION"
     assert codes(await send(org, org.token("service"), thread, "bot")) == [("CONFLICT", ["input", "threadId"])]
-    assert codes(await send(org, stranger.token, thread, "x"))[0][0] == "NOT_FOUND"
+    assert codes(await send(org, stranger.token, thread, "x"))[0][0] == "FORBIDDEN_ACTION"
     foreign = await other_org.create_agent("Far")
     assert codes(await send(other_org, foreign.token, thread, "x"))[0][0] == "NOT_FOUND"
     for token, visibility in (

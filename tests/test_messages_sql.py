@@ -23,7 +23,8 @@ PAGE = """query($t: ID!, $n: Int!) { thread(id: $t) { id lastVisitorMessageAt
   messages(last: $n) { totalCount pageInfo { hasPreviousPage startCursor }
     edges { cursor node { id body senderKind visibility displayName createdAt author { id name } thread { id } } } }
 } }"""
-UNREAD = """query { threads(first: 100) { edges { node { id unreadCount } } } }"""
+UNREAD = """query { threads(first: 100) { edges { node { id unreadCount
+  messages(last: 1) { totalCount edges { cursor node { body displayName author { name } } } } } } } }"""
 
 
 async def _seed(threads: int, messages: int) -> tuple[str, list[str]]:
@@ -61,6 +62,10 @@ async def _seed(threads: int, messages: int) -> tuple[str, list[str]]:
     return ids.encode("Agent", agents[0].id), thread_ids
 
 
+def bodies(connection: dict[str, Any]) -> list[str]:
+    return [e["node"]["body"] for e in connection["edges"]]
+
+
 async def _count(client: httpx.AsyncClient, token: str, query: str, **variables: Any) -> tuple[int, dict[str, Any]]:
     seen: list[str] = []
     reset = _statements.set(seen)
@@ -88,7 +93,7 @@ async def test_a_page_of_messages_costs_the_same_whatever_its_size(app_client: h
     assert counts[3] <= 8, counts
 
 
-async def test_unread_counts_cost_the_same_whatever_the_number_of_threads(app_client: httpx.AsyncClient) -> None:
+async def test_an_inbox_costs_the_same_whatever_the_number_of_threads(app_client: httpx.AsyncClient) -> None:
     counts: dict[int, int] = {}
     for batch, messages in ((2, 3), (20, 12)):
         agent, _ = await _seed(batch, messages)
@@ -96,5 +101,8 @@ async def test_unread_counts_cost_the_same_whatever_the_number_of_threads(app_cl
         edges = data["threads"]["edges"]
         own = sum(1 for i in range(messages) if i % 3 == 1 and i % 2 == 0)
         assert [e["node"]["unreadCount"] for e in edges] == [messages - own] * batch
+        # The last message of each thread, with its count: one SELECT and one GROUP BY for all of them.
+        previews = [(e["node"]["messages"]["totalCount"], bodies(e["node"]["messages"])) for e in edges]
+        assert previews == [(messages, [f"m{messages - 1}"])] * batch
         counts[batch] = count
     assert counts[2] == counts[20], counts

@@ -77,7 +77,27 @@ async def retry_of(tenant: Tenant, caller: policy.Caller, sub: str, post: Post) 
     return await _first(tenant, post.thread_id, policy.sender_key(caller, sub), client_id)
 
 
-def _refuse(decision: policy.PostDecision) -> DomainError:
+async def decide(
+    tenant: Tenant,
+    caller: policy.Caller,
+    thread: Thread,
+    visibility: MessageVisibility,
+    now: datetime,
+    reopen_seconds: int,
+) -> policy.PostDecision:
+    """The access policy's answer for posting (or typing) ``visibility`` on ``thread`` now.
+
+    An agent of the organization without a place gets FORBIDDEN_ACTION (their role may post, their
+    place does not let them), even on a thread they may not read; a foreign thread never gets here.
+    """
+    members = await active_collaborators(tenant, thread.id)
+    facts = policy.ThreadFacts(thread.id, thread.status, frozenset(c.agent_id for c in members))
+    reopen = policy.reopens_on_message(thread.resolved_at, now, reopen_seconds)
+    return policy.post_verdict(caller, facts, visibility, as_place(place_of(members, caller.agent_id)), reopen)
+
+
+def refusal_of(decision: policy.PostDecision) -> DomainError:
+    """The userError of a refused decision (CONFLICT or FORBIDDEN_ACTION)."""
     if decision.verdict is policy.Verdict.CONFLICT:
         return conflict(decision.reason, THREAD)
     return forbidden(decision.reason, THREAD)
@@ -105,14 +125,9 @@ async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, 
     first = await _first(tenant, thread.id, key, client_id)
     if first is not None:
         return Posted(first, thread, created=False)
-    members = await active_collaborators(tenant, thread.id)
-    facts = policy.ThreadFacts(thread.id, thread.status, frozenset(c.agent_id for c in members))
-    if policy.thread_reach(caller, facts) is not policy.Reach.FULL:
-        raise not_found("thread", THREAD)
-    reopen = policy.reopens_on_message(thread.resolved_at, now, org.reopen_on_visitor_message_seconds)
-    decision = policy.post_verdict(caller, facts, post.visibility, as_place(place_of(members, caller.agent_id)), reopen)
+    decision = await decide(tenant, caller, thread, post.visibility, now, org.reopen_on_visitor_message_seconds)
     if not decision.allowed:
-        raise _refuse(decision)
+        raise refusal_of(decision)
     reopened = decision.verdict is policy.Verdict.REOPEN
     if reopened:
         thread, _ = await queueing.reopen(tenant, outbox, thread.id, None, now)
@@ -173,7 +188,7 @@ async def mark_read(tenant: Tenant, caller: policy.Caller, thread_id: int, messa
     members = await active_collaborators(tenant, thread.id)
     facts = policy.ThreadFacts(thread.id, thread.status, frozenset(c.agent_id for c in members))
     if policy.thread_reach(caller, facts) is not policy.Reach.FULL:
-        raise not_found("thread", THREAD)
+        raise forbidden("you may not read this thread", THREAD)
     messages = tenant.q(Message).filter(thread_id=thread.id)
     if message_id is not None:
         messages = messages.filter(id=message_id)

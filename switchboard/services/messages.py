@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 from tortoise.expressions import Q
@@ -12,15 +12,43 @@ from tortoise.queryset import QuerySet
 from switchboard.models import Message, ReadMark, Thread
 from switchboard.rules import policy
 from switchboard.rules.enums import MessageVisibility, SenderKind
+from switchboard.rules.pagination import KeysetRequest
+from switchboard.services.pagination import Count as CountFn
+from switchboard.services.pagination import KeysetPage, keyset_pages
 from switchboard.services.tenancy import Tenant
 
 
-def thread_messages(tenant: Tenant, thread_id: int, visibilities: Collection[MessageVisibility]) -> QuerySet[Message]:
-    """The thread's messages of these visibilities (page them by ``seq``: commit order, see ``models.message``)."""
-    qs = tenant.q(Message).filter(thread_id=thread_id)
+def _visible(qs: QuerySet[Message], visibilities: Collection[MessageVisibility]) -> QuerySet[Message]:
     if set(visibilities) != set(MessageVisibility):
         qs = qs.filter(visibility__in=[v.value for v in visibilities])
     return qs
+
+
+async def thread_pages(
+    tenant: Tenant,
+    thread_ids: Sequence[int],
+    visibilities: Collection[MessageVisibility],
+    request: KeysetRequest,
+    count: Callable[[int], CountFn],
+) -> dict[int, KeysetPage[Message]]:
+    """The same page of many threads' messages in one SELECT, by ``seq`` (commit order)."""
+    qs = _visible(tenant.q(Message), visibilities)
+    return await keyset_pages(qs, request, "thread_id", thread_ids, count, key="seq")
+
+
+async def message_counts(
+    tenant: Tenant, thread_ids: Sequence[int], visibilities: Collection[MessageVisibility]
+) -> dict[int, int]:
+    """How many messages of these visibilities each thread has (one GROUP BY)."""
+    keys = sorted(set(thread_ids))
+    rows = (
+        await _visible(tenant.q(Message).filter(thread_id__in=keys), visibilities)
+        .annotate(n=Count("id"))
+        .group_by("thread_id")
+        .values_list("thread_id", "n")
+    )
+    counts = {int(thread_id): int(n) for thread_id, n in rows}
+    return {k: counts.get(k, 0) for k in keys}
 
 
 async def unread_counts(tenant: Tenant, agent_id: int, thread_ids: Sequence[int]) -> dict[int, int]:

@@ -26,8 +26,7 @@ from switchboard.graphql.types.base import InfoT, Node, gid
 from switchboard.rules import policy
 from switchboard.rules.caps import collaborator_cap
 from switchboard.services import listing
-from switchboard.services.messages import thread_messages
-from switchboard.services.pagination import keyset_paginate, page_of, paginate
+from switchboard.services.pagination import empty_page, page_of, paginate
 from switchboard.services.tenancy import limits_of
 
 if TYPE_CHECKING:
@@ -221,7 +220,10 @@ class Thread(Node):
             seen = frozenset()
         if visibility:
             seen = seen & set(visibility)
-        page = await keyset_paginate(thread_messages(info.context.tenant, self.row.id, seen), request, key="seq")
+        if not seen:
+            return messages.message_connection(empty_page())
+        # Batched across the threads of a list that ask for the same page (one SELECT for all).
+        page = await info.context.loaders.message_pages.load((self.row.id, frozenset(seen), request))
         return messages.message_connection(page)
 
     @strawberry.field(
