@@ -68,8 +68,6 @@ const state = {
   session: 0,
   stopQueue: null,
   retryMs: 500,
-  ownName: null,
-  serviceNames: new Set(),
   typingSentAt: 0,
   duplicates: 0, // events replayed for a message already received live: must stay 0
 };
@@ -297,8 +295,6 @@ function receive(message, via) {
     ui.root.dataset.duplicates = String(state.duplicates);
     return;
   }
-  if (message.senderKind === "VISITOR") state.ownName = message.displayName;
-  else state.serviceNames.add(message.displayName);
   const pending = message.clientMessageId ? state.pending.get(message.clientMessageId) : null;
   let li = pending ? pending.li : null;
   if (li) {
@@ -447,12 +443,8 @@ function setTyping(typing) {
 }
 
 function showTyping(event) {
+  // The server never sends a caller their own typing.
   if (!event.typing) return hideTyping();
-  // Our own typing, should it come back: by the name we write under, or while we type.
-  const ours =
-    event.typingName === state.ownName ||
-    (!state.serviceNames.has(event.typingName) && Date.now() - state.typingSentAt < TYPING_SHOWN_MS);
-  if (ours) return;
   ui.typing.textContent = `${event.typingName} is typing…`;
   ui.typing.hidden = false;
   clearTimeout(typingShown);
