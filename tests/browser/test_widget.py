@@ -8,7 +8,7 @@ cut socket catches up without losing or repeating a message.
 
 from __future__ import annotations
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.browser.clients import (
     SocketCutter,
@@ -210,3 +210,41 @@ async def test_a_resolved_conversation_reopens_when_the_visitor_writes(offline: 
     await widget.say("It broke again")
     await widget.live("QUEUED")
     await expect(widget.root.locator("#sb-queue-position")).to_have_text("You are number 1 of 1 in the queue.")
+
+
+async def test_a_lost_answer_is_retried_with_the_same_key(offline: OfflineBrowser, org: Org) -> None:
+    """The server takes the message but its answer is lost: the widget retries, and nothing is doubled."""
+    thread_id, visitor_token = await org.start_thread()
+    page = await offline.new_page()
+    keys: list[str] = []
+
+    async def lose_first_answer(route: Route) -> None:
+        body = route.request.post_data_json or {}
+        if "sendMessage" not in body.get("query", ""):
+            await route.fallback()
+            return
+        keys.append(body["variables"]["input"]["clientMessageId"])
+        if len(keys) == 1:
+            await route.fetch()  # the server writes the message...
+            await route.abort("connectionreset")  # ...and the page never hears back
+        else:
+            await route.fallback()
+
+    await page.route("**/graphql", lose_first_answer)
+    # With the socket down, only a retry of sendMessage can tell the page its message got through.
+    cutter = SocketCutter()
+    await cutter.install(page)
+    widget = await open_widget(page, org, visitor_token)
+    await widget.live("BOT")
+    await cutter.cut()
+    await widget.say("Sent once, answered late")
+    assert len(keys) == 2 and keys[0] == keys[1], keys
+    cutter.restore()
+    await widget.live("BOT")  # the stream replays the message: still shown once
+    await widget.shows_exactly(["Sent once, answered late"])
+    data = await org.data(
+        "query($id: ID!) { thread(id: $id) { messages(first: 10) { edges { node { body clientMessageId } } } } }",
+        {"id": thread_id},
+    )
+    stored = [edge["node"] for edge in data["thread"]["messages"]["edges"]]
+    assert stored == [{"body": "Sent once, answered late", "clientMessageId": keys[0]}]

@@ -288,8 +288,8 @@ function receive(message, via) {
   const known = state.shown.get(message.id);
   if (known) {
     if (via === "event" && known.via === "event") state.duplicates++;
-    else if (via === "event") {
-      known.via = "event";
+    else if (via !== "send" && known.via === "send") {
+      known.via = via;
       confirm(known.li);
     }
     ui.root.dataset.duplicates = String(state.duplicates);
@@ -393,6 +393,7 @@ async function deliver(key) {
       if (error.fatal) break;
     }
     await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+    if (!state.pending.has(key)) return; // the stream brought it meanwhile: it was written
   }
   markPending(pending.li, `Not sent: ${problem}`, () => deliver(key));
 }
