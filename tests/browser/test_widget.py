@@ -248,3 +248,6 @@ async def test_a_lost_answer_is_retried_with_the_same_key(offline: OfflineBrowse
     )
     stored = [edge["node"] for edge in data["thread"]["messages"]["edges"]]
     assert stored == [{"body": "Sent once, answered late", "clientMessageId": keys[0]}]
+    # What comes next is shown after it: the page's order is the thread's.
+    await post(org, org.token("service"), thread_id, "The bot answers")
+    await widget.shows_exactly(["Sent once, answered late", "The bot answers"])
