@@ -110,6 +110,7 @@ window.addEventListener("hashchange", () => {
 });
 
 function refuse(origin) {
+  ui.status.textContent = "The chat is not available here.";
   setState("refused", `This site (${origin}) may not open the chat.`);
   setComposer(false);
 }
