@@ -44,3 +44,27 @@ async def test_retries_with_one_key_racing_on_two_processes_write_once(org: Org)
         org.stack, "SELECT COUNT(*) FROM event WHERE org_id = ? AND kind = 'MESSAGE_POSTED'", org.id
     )
     assert events == 6
+
+
+async def test_the_unique_index_itself_refuses_a_second_row_for_one_key(org: Org) -> None:
+    """What holds when the thread lock is not there to serialise (a row written by any other path)."""
+    import asyncpg
+
+    primary = await org.create_agent("Prim")
+    thread = await active_thread(org, primary)
+    first = (
+        await org.data(SEND, {"i": {"threadId": thread, "body": "x", "clientMessageId": "k"}}, token=primary.token)
+    )["sendMessage"]["message"]
+    conn = await asyncpg.connect(org.stack.database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(
+                """INSERT INTO message (org_id, thread_id, sender_kind, sender_key, author_id, visibility, body,
+                     client_message_id, created_at)
+                   SELECT org_id, thread_id, sender_kind, sender_key, author_id, visibility, 'again',
+                     client_message_id, created_at FROM message WHERE client_message_id = 'k' AND org_id = $1""",
+                org.id,
+            )
+    finally:
+        await conn.close()
+    assert first["clientMessageId"] == "k"

@@ -8,7 +8,7 @@ sendMessage, in order:
    draw their ids in commit order and the status checked is the status kept;
 3. a retry (same sender, thread and clientMessageId) returns the first message,
    whatever happened since, and writes nothing;
-4. the access policy decides (``policy.post_verdict``); a visitor's message to a
+4. the access policy decides (``decide``, shared with setTyping); a visitor's message to a
    RESOLVED thread within ``reopenOnVisitorMessageSeconds`` reopens it through
    ``queueing.reopen``, exactly as reopenThread does;
 5. the message is inserted; with a clientMessageId inside a savepoint, so that a
@@ -85,7 +85,7 @@ async def decide(
     now: datetime,
     reopen_seconds: int,
 ) -> policy.PostDecision:
-    """The access policy's answer for posting (or typing) ``visibility`` on ``thread`` now.
+    """The access policy's answer for posting (or typing, see ``typing_indicator``) ``visibility`` on ``thread`` now.
 
     An agent of the organization without a place gets FORBIDDEN_ACTION (their role may post, their
     place does not let them), even on a thread they may not read; a foreign thread never gets here.
@@ -122,6 +122,8 @@ async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, 
     org = await tenant.organization()
     thread = await _lock(tenant, caller, post.thread_id)
     key = policy.sender_key(caller, sub)
+    # A retry already written is answered at once, whatever the thread's status now (one indexed
+    # read); what makes retries safe is the unique index under ``_insert``, not this read.
     first = await _first(tenant, thread.id, key, client_id)
     if first is not None:
         return Posted(first, thread, created=False)
@@ -195,7 +197,8 @@ async def mark_read(tenant: Tenant, caller: policy.Caller, thread_id: int, messa
     newest = await messages.order_by("-seq").first()
     if newest is None and message_id is not None:
         raise not_found("message", MESSAGE)
-    await _move_mark(tenant, caller.agent_id, thread.id, newest.seq or 0 if newest is not None else 0)
+    upto = newest.seq if newest is not None and newest.seq is not None else 0
+    await _move_mark(tenant, caller.agent_id, thread.id, upto)
     return thread
 
 

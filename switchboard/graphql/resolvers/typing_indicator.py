@@ -28,11 +28,11 @@ async def set_typing(info: InfoT, data: SetTypingInput) -> SetTypingPayload:
         raise Forbidden(refusal)
     now = datetime.now(UTC)
     try:
-        thread = await service.check(ctx.tenant, caller, pk, data.visibility, now)
+        at = await service.check(ctx.tenant, caller, pk, data.visibility, now)
     except DomainError as exc:
         return SetTypingPayload(ok=False, user_errors=errors_of([exc.problem]))
     sender = policy.sender_key(caller, ctx.principal.sub)
-    if await ctx.services.typing_throttle.go(f"{caller.org}:{thread.id}:{sender}"):
-        event = await service.typing_event(ctx.tenant, caller, sender, thread, data.typing, data.visibility)
+    if await ctx.services.typing_throttle.go(f"{caller.org}:{at.thread.id}:{sender}"):
+        event = await service.typing_event(ctx.tenant, caller, sender, at, data.typing, data.visibility)
         await ctx.bus.signal(LiveEvent(at=now, event=event))
     return SetTypingPayload(ok=True, user_errors=[])
