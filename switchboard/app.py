@@ -56,9 +56,11 @@ class GraphQLEndpoint(GraphQLOverHTTP):
         return None
 
 
-# What ``GET /`` points to (the static widget and console join this list when they land).
+# What ``GET /`` points to.
 _LINKS = (
     ("/graphql", "GraphiQL (in a browser) and the GraphQL endpoint (POST, WebSocket)"),
+    ("/widget/", "the reference visitor widget (/widget/#token=<visitor token>; embed with /widget/embed.js)"),
+    ("/console/", "a small agent-console demo (/console/#token=<agent token>)"),
     ("/healthz", "the process is up"),
     ("/readyz", "the database (and Redis) answer: 200 or 503"),
     ("/metrics", "Prometheus metrics"),
@@ -230,6 +232,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", _healthz),
             Route("/readyz", _readyz),
             Route("/metrics", _metrics),
+            *web.client_routes(settings.allowed_origins),
             *web.static_routes(),
         ],
         middleware=[

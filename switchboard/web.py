@@ -1,4 +1,4 @@
-"""What browsers load from Switchboard itself: static folders, vendored npm builds, GraphiQL's page.
+"""What browsers load from Switchboard itself: static folders, vendored npm builds, the pages.
 
 Every asset comes from the package (switchboard/static), so GraphiQL and the
 browser clients work offline and on air-gapped networks. The vendored npm
@@ -19,14 +19,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 VENDOR_MANIFEST = STATIC_DIR / "vendor.json"
-GRAPHIQL_TEMPLATE = PACKAGE_DIR / "templates" / "graphiql.html"
+TEMPLATES = PACKAGE_DIR / "templates"
+GRAPHIQL_TEMPLATE = TEMPLATES / "graphiql.html"
 
 # A vendored file's URL holds its package version, so its bytes never change:
 # browsers keep it for a year without asking again.
@@ -50,6 +51,9 @@ class StaticFolder:
 STATIC_FOLDERS = (
     StaticFolder("/static/vendor", "vendor", IMMUTABLE),
     StaticFolder("/static/graphiql", "graphiql", REVALIDATE),
+    # The browser clients' own files (embed.js, the ES modules, styles); their pages are below.
+    StaticFolder("/widget", "widget", REVALIDATE),
+    StaticFolder("/console", "console", REVALIDATE),
 )
 
 
@@ -117,3 +121,64 @@ def graphiql_html(root_path: str) -> str:
 def graphiql_page(request: Request) -> HTMLResponse:
     # Revalidated like our other files: the asset URLs in it change with a vendored version.
     return HTMLResponse(graphiql_html(request.scope.get("root_path", "")), headers={"cache-control": REVALIDATE})
+
+
+@dataclass(frozen=True)
+class ClientPage:
+    """A browser client's page (``/widget/``, ``/console/``): static but for what the server knows.
+
+    The server writes in the import map (the vendored graphql-ws URL, whose
+    version is in its path) and SWITCHBOARD_ALLOWED_ORIGINS, which the widget
+    checks a ``postMessage({token})`` against; the same list, as CSP
+    ``frame-ancestors``, tells browsers which sites may frame the page at all.
+    """
+
+    url: str
+    template: str
+    # May pages of the allowed origins frame it (the widget), or only this server's own (the console)?
+    embeddable: bool
+
+
+CLIENT_PAGES = (
+    ClientPage("/widget/", "widget.html", embeddable=True),
+    ClientPage("/console/", "console.html", embeddable=False),
+)
+
+
+def frame_ancestors(origins: tuple[str, ...], embeddable: bool) -> str | None:
+    """The CSP that lets the allowed origins frame a page; None when every origin may."""
+    if embeddable and "*" in origins:
+        return None
+    allowed = " ".join(origins) if embeddable else ""
+    return f"frame-ancestors 'self' {allowed}".rstrip()
+
+
+@functools.cache
+def client_html(template: str, root_path: str, origins: tuple[str, ...]) -> str:
+    import_map = {"imports": {"graphql-ws": vendor_url(root_path, "graphql-ws", "dist/client.js")}}
+    # "</" never appears inside the inline script: the JSON's slashes are escaped.
+    import_map_json = json.dumps(import_map).replace("</", "<\\/")
+    values = {
+        "root": html.escape(root_path),
+        "endpoint": html.escape(f"{root_path}/graphql"),
+        "allowed_origins": html.escape(" ".join(origins)),
+        "import_map": import_map_json,
+    }
+    return string.Template((TEMPLATES / template).read_text()).substitute(values)
+
+
+def client_routes(origins: tuple[str, ...]) -> list[BaseRoute]:
+    """The widget's and the console's pages (before static_routes: their folders share the URL)."""
+
+    def endpoint(page: ClientPage) -> Any:
+        def render(request: Request) -> HTMLResponse:
+            headers = {"cache-control": REVALIDATE, "x-content-type-options": "nosniff"}
+            policy = frame_ancestors(origins, page.embeddable)
+            if policy is not None:
+                headers["content-security-policy"] = policy
+            body = client_html(page.template, request.scope.get("root_path", ""), origins)
+            return HTMLResponse(body, headers=headers)
+
+        return render
+
+    return [Route(page.url, endpoint(page), methods=["GET"]) for page in CLIENT_PAGES]

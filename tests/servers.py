@@ -174,8 +174,8 @@ def migrate(env: Mapping[str, str]) -> None:
     )
 
 
-def sqlite_stack(workdir: Path) -> Stack:
-    env = base_env({"SWITCHBOARD_DATABASE_URL": f"sqlite://{workdir / 'switchboard.db'}"})
+def sqlite_stack(workdir: Path, settings: Mapping[str, str] | None = None) -> Stack:
+    env = base_env({"SWITCHBOARD_DATABASE_URL": f"sqlite://{workdir / 'switchboard.db'}", **(settings or {})})
     stack = Stack("sqlite", env)
     stack.servers.append(Server(env, free_port(), workdir / "server-0.log"))
     for server in stack.servers:
@@ -240,7 +240,7 @@ def running(kind: str, **options: Any) -> Iterator[Stack]:
     """A started stack (``sqlite`` or ``postgres``), stopped and cleaned up afterwards:
     its processes, its PostgreSQL database and its work directory."""
     workdir = new_workdir()
-    stack = sqlite_stack(workdir) if kind == "sqlite" else postgres_stack(workdir, **options)
+    stack = sqlite_stack(workdir, **options) if kind == "sqlite" else postgres_stack(workdir, **options)
     try:
         yield stack
     finally:

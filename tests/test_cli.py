@@ -106,7 +106,7 @@ async def test_root_page_points_to_graphiql_health_and_metrics(org: Org) -> None
         assert f'href="{path}"' in page.text
     listing = await org.http.get(f"{org.stack.url()}/")
     assert listing.status_code == 200
-    assert set(listing.json()["links"]) == {"/graphql", "/healthz", "/readyz", "/metrics"}
+    assert set(listing.json()["links"]) == {"/graphql", "/widget/", "/console/", "/healthz", "/readyz", "/metrics"}
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

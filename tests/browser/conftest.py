@@ -19,11 +19,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocketRoute, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Route, WebSocketRoute, async_playwright, expect
 
 from tests.servers import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
+# How long an expect() waits for a page to get there: the widget's reconnect backs off up to
+# 10 s, and a shared CI machine is slow; a passing check returns as soon as it holds.
+expect.set_options(timeout=15_000)
 # Playwright adds --headless and a fresh --user-data-dir of its own (a new temp profile per launch).
 CHROMIUM_FLAGS = [
     "--no-sandbox",
