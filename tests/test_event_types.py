@@ -15,10 +15,12 @@ from switchboard.rules.enums import (
     CollaboratorRole,
     InviteEventKind,
     InviteStatus,
+    MessageVisibility,
     OverflowAction,
     Permission,
     Priority,
     QueueEntryStatus,
+    SenderKind,
     ThreadStatus,
 )
 
@@ -108,6 +110,14 @@ EVENTS: list[t.Event] = [
             org="o", kind=kind, thread_id=1, invite_id=9, audience=(2, 4), status=InviteStatus.CANCELLED, reason="x"
         )
         for kind in InviteEventKind
+    ),
+    t.MessagePosted(
+        org="o",
+        thread_id=1,
+        message_id=3,
+        visibility=MessageVisibility.INTERNAL,
+        sender_kind=SenderKind.AGENT,
+        actor_id=4,
     ),
 ]
 

@@ -6,21 +6,26 @@ process's scheduler, like ``prune``). The dispatcher takes them in
 ``seq`` order, exactly once: a duplicate is dropped and a gap is filled from the
 log with one query. Each event is then handed to the subscribers registered on
 its routing keys, so the work per event is per process, not per subscriber.
+
+Live-only events (``LiveEvent``, typing) skip all of that: no seq, no log, no
+replay. ``signal`` hands one to this process's subscribers that asked for live
+events and to the other processes; a subscriber that is behind drops it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from tortoise import connections
 
-from switchboard.events.codec import BusEvent, UnknownEvent
+from switchboard.events.codec import BusEvent, LiveEvent, UnknownEvent
 from switchboard.events.cursors import CursorExpired
 from switchboard.events.transport import LocalTransport, Transport
 from switchboard.events.types import Topic
@@ -30,6 +35,7 @@ log = logging.getLogger(__name__)
 
 Key = tuple[str, object]
 Predicate = Callable[[BusEvent], bool]
+LivePredicate = Callable[[LiveEvent], bool]
 REPLAY_BATCH = 500
 SUBSCRIBER_BUFFER = 1000
 
@@ -54,7 +60,9 @@ class Subscriber:
     keys: tuple[Key, ...]
     predicate: Predicate = _always
     callback: Callable[[BusEvent], None] | None = None
-    queue: asyncio.Queue[BusEvent] = field(default_factory=lambda: asyncio.Queue(SUBSCRIBER_BUFFER))
+    # Which live-only events this subscriber takes (None: none).
+    live: LivePredicate | None = None
+    queue: asyncio.Queue[BusEvent | LiveEvent] = field(default_factory=lambda: asyncio.Queue(SUBSCRIBER_BUFFER))
     lagged: bool = False
 
     def offer(self, event: BusEvent) -> None:
@@ -71,6 +79,13 @@ class Subscriber:
             # A slow consumer must not hold the dispatcher: it re-reads what it
             # missed from the event log instead.
             self.lagged = True
+
+    def offer_live(self, event: LiveEvent) -> None:
+        if self.live is None or self.lagged or not self.live(event):
+            return
+        # A full buffer drops it: a live event is not worth a replay, and there is none.
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(event)
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,7 @@ class EventBus:
         self.retention_hours = retention_hours
         self.last_seq = 0
         self.dispatched = 0
+        self.signalled = 0
         self.gap_fills = 0
         self._index: dict[Key, set[Subscriber]] = defaultdict(set)
         self._lock = asyncio.Lock()
@@ -97,7 +113,7 @@ class EventBus:
 
     async def start(self) -> None:
         self.last_seq = await self._committed_seq()
-        await self.transport.start(self.ingest)
+        await self.transport.start(self.ingest, self.dispatch_live)
 
     async def stop(self) -> None:
         await self.transport.stop()
@@ -125,6 +141,26 @@ class EventBus:
             if event.seq > self.last_seq + 1:
                 await self._fill(event.seq - 1)
             self._dispatch(event)
+
+    async def signal(self, event: LiveEvent) -> None:
+        """A live-only event: to this process's subscribers now, and to every other process."""
+        if not event.origin:
+            event = LiveEvent(at=event.at, event=event.event, origin=self.transport.origin)
+        self.dispatch_live(event)
+        await self.transport.publish_live(event)
+
+    def dispatch_live(self, event: LiveEvent) -> None:
+        self.signalled += 1
+        targets: set[Subscriber] = set()
+        for key in event.keys():
+            found = self._index.get(key)
+            if found:
+                targets |= found
+        for subscriber in targets:
+            try:
+                subscriber.offer_live(event)
+            except Exception:
+                log.exception("live event subscriber failed")
 
     def _dispatch(self, event: BusEvent) -> None:
         self.last_seq = event.seq
@@ -236,20 +272,39 @@ class EventBus:
             if len(rows) < REPLAY_BATCH:
                 return
 
+    @overload
+    def stream(
+        self, keys: Iterable[Key], flt: ReplayFilter, predicate: Predicate = ..., after: int | None = ...
+    ) -> AsyncGenerator[BusEvent, None]: ...
+
+    @overload
+    def stream(
+        self,
+        keys: Iterable[Key],
+        flt: ReplayFilter,
+        predicate: Predicate = ...,
+        after: int | None = ...,
+        *,
+        live: LivePredicate,
+    ) -> AsyncGenerator[BusEvent | LiveEvent, None]: ...
+
     async def stream(
         self,
         keys: Iterable[Key],
         flt: ReplayFilter,
         predicate: Predicate = _always,
         after: int | None = None,
-    ) -> AsyncGenerator[BusEvent, None]:
+        *,
+        live: LivePredicate | None = None,
+    ) -> AsyncGenerator[BusEvent | LiveEvent, None]:
         """Replay after ``after`` (if given), then live: in order, no gap, no duplicate.
 
         The subscriber is registered before the replay starts, so an event
         committed during the replay is buffered and then skipped if the replay
-        already yielded it.
+        already yielded it. With ``live``, the live-only events it accepts are
+        mixed in as they come (never replayed).
         """
-        subscriber = self.register(Subscriber(keys=tuple(keys), predicate=predicate))
+        subscriber = self.register(Subscriber(keys=tuple(keys), predicate=predicate, live=live))
         try:
             last = after if after is not None else self.last_seq
             if after is not None:
@@ -265,11 +320,12 @@ class EventBus:
                         last = event.seq
                         yield event
                     continue
-                event = await subscriber.queue.get()
-                if event.seq <= last:
-                    continue
-                last = event.seq
-                yield event
+                received = await subscriber.queue.get()
+                if isinstance(received, LiveEvent):
+                    yield received
+                elif received.seq > last:
+                    last = received.seq
+                    yield received
         finally:
             self.unregister(subscriber)
 
@@ -278,5 +334,6 @@ class EventBus:
             "last_seq": self.last_seq,
             "dispatched": self.dispatched,
             "gap_fills": self.gap_fills,
+            "signalled": self.signalled,
             "subscribers": self.subscriber_count,
         }

@@ -1,4 +1,8 @@
-"""Committed events (``BusEvent``) and their two wire forms: the log's row and the transport's JSON."""
+"""Committed events (``BusEvent``) and their two wire forms: the log's row and the transport's JSON.
+
+Live-only events (``LiveEvent``: typing) have no seq and no row; they travel
+as JSON on the same transport and are told apart by having no ``seq``.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from switchboard.events.types import KINDS, Event, Topic
+from switchboard.events.types import KINDS, LIVE_KINDS, Event, Topic
 from switchboard.models import Event as EventRow
 
 COLUMNS = ("thread_id", "invite_id", "queue_id", "entry_id", "actor_id", "audience")
@@ -56,10 +60,12 @@ def payload_of(event: Event) -> dict[str, Any]:
     return {f.name: _encode(getattr(event, f.name)) for f in fields(event) if f.name not in skip}
 
 
-def build(topic: str, kind: str, org: str, columns: dict[str, Any], payload: dict[str, Any]) -> Event:
+def build(
+    topic: str, kind: str, org: str, columns: dict[str, Any], payload: dict[str, Any], live: bool = False
+) -> Event:
     """The typed event of a stored or transported one; ``UnknownEvent`` when no class carries it."""
     try:
-        cls = KINDS[(Topic(topic), kind)]
+        cls = (LIVE_KINDS if live else KINDS)[(Topic(topic), kind)]
     except (KeyError, ValueError) as exc:
         raise UnknownEvent(f"no event of topic {topic!r} and kind {kind!r}") from exc
     hints = _hints(cls)
@@ -135,9 +141,10 @@ class BusEvent:
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> BusEvent:
-        data = json.loads(raw)
-        event = build(data["topic"], data["kind"], data["org"], data, data.get("payload") or {})
-        return cls(seq=int(data["seq"]), at=datetime.fromisoformat(data["at"]), event=event)
+        decoded = decode(raw)
+        if not isinstance(decoded, BusEvent):
+            raise ValueError("not a committed event")
+        return decoded
 
     @classmethod
     def from_row(cls, row: EventRow) -> BusEvent:
@@ -145,3 +152,47 @@ class BusEvent:
         columns = {name: getattr(row, name) for name in COLUMNS}
         event = build(row.topic, row.kind, row.org_id, columns, dict(row.payload or {}))
         return cls(seq=row.seq, at=row.created_at, event=event)
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """A live-only event: delivered to the subscribers there are at the moment, never stored."""
+
+    at: datetime
+    event: Event
+    # The process that raised it: it delivered it to its own subscribers already.
+    origin: str = ""
+
+    @property
+    def org(self) -> str:
+        return self.event.org
+
+    @property
+    def thread_id(self) -> int | None:
+        return self.event.column("thread_id")
+
+    def keys(self) -> list[tuple[str, object]]:
+        thread_id = self.thread_id
+        return [] if thread_id is None else [("thread", thread_id)]
+
+    def to_json(self) -> str:
+        event = self.event
+        data: dict[str, Any] = {"at": self.at.isoformat(), "origin": self.origin, "topic": event.topic.value}
+        data.update(kind=str(event.kind.value), org=event.org, thread_id=self.thread_id, payload=payload_of(event))
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LiveEvent:
+        event = build(data["topic"], data["kind"], data["org"], data, data.get("payload") or {}, live=True)
+        return cls(at=datetime.fromisoformat(data["at"]), event=event, origin=str(data.get("origin") or ""))
+
+
+def decode(raw: str | bytes) -> BusEvent | LiveEvent:
+    """A transported event, committed or live (``ValueError``, ``KeyError`` or ``TypeError`` when malformed)."""
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise TypeError("an event is a JSON object")
+    if "seq" not in data:
+        return LiveEvent.from_dict(data)
+    event = build(data["topic"], data["kind"], data["org"], data, data.get("payload") or {})
+    return BusEvent(seq=int(data["seq"]), at=datetime.fromisoformat(data["at"]), event=event)

@@ -4,7 +4,8 @@ At the end of the transaction one
 ``UPDATE event_counter SET value = value + n ... RETURNING value`` hands the
 events their sequence numbers. That row lock is taken last and held until
 commit, so commits happen in seq order: whoever can see seq N can see every seq
-below it, which is what makes cursor replay gapless.
+below it, which is what makes cursor replay gapless. A row whose order is its
+event's (a message) is stamped with that seq here too (``add(..., stamp=...)``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from tortoise.models import Model
 
 from switchboard.events.codec import BusEvent, payload_of
 from switchboard.events.types import Event
@@ -30,7 +33,13 @@ class Outbox:
     # Work to run after commit (routing passes); never inside the transaction.
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
-    def add(self, event: Event) -> None:
+    # Rows that take the seq of one of the drafts (a message is ordered by its event): draft index -> row.
+    stamps: dict[int, tuple[type[Model], int]] = field(default_factory=dict)
+
+    def add(self, event: Event, stamp: tuple[type[Model], int] | None = None) -> None:
+        """Queue ``event``; ``stamp`` (model, pk): that row's ``seq`` column gets the event's seq."""
+        if stamp is not None:
+            self.stamps[len(self.drafts)] = stamp
         self.drafts.append(event)
 
     async def flush(self, connection: Any) -> list[BusEvent]:
@@ -58,5 +67,8 @@ class Outbox:
             ],
             using_db=connection,
         )
+        for index, (model, pk) in self.stamps.items():
+            await model.filter(id=pk).using_db(connection).update(seq=events[index].seq)
         self.drafts.clear()
+        self.stamps.clear()
         return events

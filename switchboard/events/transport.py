@@ -4,6 +4,9 @@
 one Redis subscription for it, whatever its number of subscribers. With no Redis
 configured, ``LocalTransport`` does nothing: the publishing process delivers to
 its own subscribers directly, and there are no other processes.
+
+Live-only events (typing) take the same channel and the same subscription. They
+have no seq to drop the process's own echo by, so each carries its origin.
 """
 
 from __future__ import annotations
@@ -11,24 +14,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from switchboard.events.codec import BusEvent
+from switchboard.events.codec import BusEvent, LiveEvent, decode
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "switchboard:events"
 PUBLISH_TIMEOUT = 1.0
 Deliver = Callable[[BusEvent], Awaitable[None]]
+Signal = Callable[[LiveEvent], None]
 
 
 class Transport(Protocol):
-    async def start(self, deliver: Deliver) -> None: ...
+    origin: str
+
+    async def start(self, deliver: Deliver, signal: Signal | None = None) -> None: ...
     async def publish(self, events: list[BusEvent]) -> bool: ...
+    async def publish_live(self, event: LiveEvent) -> bool: ...
     async def stop(self) -> None: ...
     async def ping(self) -> bool: ...
 
@@ -36,10 +44,15 @@ class Transport(Protocol):
 class LocalTransport:
     """The embedded default: one process, nothing to cross."""
 
-    async def start(self, deliver: Deliver) -> None:
+    origin = ""
+
+    async def start(self, deliver: Deliver, signal: Signal | None = None) -> None:
         return None
 
     async def publish(self, events: list[BusEvent]) -> bool:
+        return True
+
+    async def publish_live(self, event: LiveEvent) -> bool:
         return True
 
     async def stop(self) -> None:
@@ -56,12 +69,16 @@ class RedisTransport:
         self.client = client
         self.channel = channel
         self.published = 0
+        self.published_live = 0
+        self.origin = secrets.token_hex(8)
         self._task: asyncio.Task[None] | None = None
         self._deliver: Deliver | None = None
+        self._signal: Signal | None = None
         self.connected = asyncio.Event()
 
-    async def start(self, deliver: Deliver) -> None:
+    async def start(self, deliver: Deliver, signal: Signal | None = None) -> None:
         self._deliver = deliver
+        self._signal = signal
         self._task = asyncio.create_task(self._listen(), name="redis-listener")
 
     async def publish(self, events: list[BusEvent]) -> bool:
@@ -83,6 +100,18 @@ class RedisTransport:
         self.published += len(events)
         return True
 
+    async def publish_live(self, event: LiveEvent) -> bool:
+        """One live event to the other processes; lost (and logged) when Redis does not take it."""
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                await self.client.publish(self.channel, event.to_json())
+        except (RedisError, OSError, TimeoutError) as exc:
+            # Nothing to catch up from: a live event is worth only its moment.
+            log.warning("redis publish of a live event failed (%s)", exc)
+            return False
+        self.published_live += 1
+        return True
+
     async def _listen(self) -> None:
         backoff = 0.1
         while True:
@@ -92,20 +121,8 @@ class RedisTransport:
                 self.connected.set()
                 backoff = 0.1
                 async for message in pubsub.listen():
-                    if message.get("type") != "message" or self._deliver is None:
-                        continue
-                    try:
-                        event = BusEvent.from_json(message["data"])
-                    except (ValueError, TypeError, KeyError):
-                        log.warning("ignoring malformed event on %s", self.channel)
-                        continue
-                    try:
-                        await self._deliver(event)
-                    except Exception:
-                        # A failed gap fill (the database briefly away) must not end
-                        # this process's one subscription; the catch-up poll
-                        # delivers the event once the database answers again.
-                        log.exception("delivering event %s failed", event.seq)
+                    if message.get("type") == "message" and self._deliver is not None:
+                        await self._received(message["data"])
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -116,6 +133,25 @@ class RedisTransport:
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
+
+    async def _received(self, raw: str | bytes) -> None:
+        try:
+            event = decode(raw)
+        except (ValueError, TypeError, KeyError):
+            log.warning("ignoring malformed event on %s", self.channel)
+            return
+        if isinstance(event, LiveEvent):
+            if self._signal is not None and event.origin != self.origin:
+                self._signal(event)
+            return
+        assert self._deliver is not None
+        try:
+            await self._deliver(event)
+        except Exception:
+            # A failed gap fill (the database briefly away) must not end
+            # this process's one subscription; the catch-up poll
+            # delivers the event once the database answers again.
+            log.exception("delivering event %s failed", event.seq)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -20,10 +20,12 @@ from switchboard.rules.enums import (
     CollaboratorRole,
     InviteEventKind,
     InviteStatus,
+    MessageVisibility,
     OverflowAction,
     Permission,
     Priority,
     QueueEntryStatus,
+    SenderKind,
     ThreadEventKind,
     ThreadStatus,
 )
@@ -247,6 +249,33 @@ class ThreadInviteChanged(ThreadEvent):
     message: str | None = None
 
 
+# ---------------------------------------------------------------- the conversation
+
+
+class MessageEventKind(str, Enum):
+    MESSAGE_POSTED = "MESSAGE_POSTED"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessagePosted(Event):
+    """A message was written on a thread (in the message's own transaction).
+
+    On the thread's topic and key, but not a ``ThreadEvent``: threadEvents
+    leaves it out, conversationEvents renders it. ``visibility`` lets a stream
+    drop INTERNAL notes for the visitor without reading the message.
+    """
+
+    topic = Topic.THREAD
+    columns = frozenset({"thread_id", "actor_id"})
+    kind: MessageEventKind = field(default=MessageEventKind.MESSAGE_POSTED, init=False)
+    thread_id: int
+    message_id: int
+    visibility: MessageVisibility
+    sender_kind: SenderKind
+    # The agent who wrote it, if an agent did.
+    actor_id: int | None = None
+
+
 # ---------------------------------------------------------------- invites
 
 
@@ -282,6 +311,7 @@ KINDS: dict[tuple[Topic, str], type[Event]] = {
     **{(Topic.QUEUE, k.value): QueueChanged for k in QueueEventKind},
     **{(Topic.QUEUE, k.value): EntryChanged for k in EntryEventKind},
     **{(Topic.INVITE, k.value): InviteChanged for k in InviteEventKind},
+    (Topic.THREAD, MessageEventKind.MESSAGE_POSTED.value): MessagePosted,
     **{
         (Topic.THREAD, _fixed_kind(cls)): cls
         for cls in (
@@ -297,3 +327,36 @@ KINDS: dict[tuple[Topic, str], type[Event]] = {
         )
     },
 }
+
+
+# ---------------------------------------------------------------- live only
+
+
+class LiveEventKind(str, Enum):
+    TYPING = "TYPING"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypingChanged(Event):
+    """Someone started or stopped typing on a thread: never stored, never replayed, no seq.
+
+    It carries the names a watcher may be shown, so that rendering it for each
+    watcher reads nothing.
+    """
+
+    topic = Topic.THREAD
+    columns = frozenset({"thread_id"})
+    kind: LiveEventKind = field(default=LiveEventKind.TYPING, init=False)
+    thread_id: int
+    typing: bool
+    visibility: MessageVisibility
+    sender_kind: SenderKind
+    # Who typed ("agent:12", "visitor:3", "admin:<sub>"): their own stream leaves it out.
+    sender: str
+    # The agent's or the visitor's name; None for the bot and the system.
+    name: str | None = None
+    service_name: str
+
+
+# Live-only kinds: sent to the subscribers there are now, never written to the log.
+LIVE_KINDS: dict[tuple[Topic, str], type[Event]] = {(Topic.THREAD, LiveEventKind.TYPING.value): TypingChanged}

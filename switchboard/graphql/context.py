@@ -145,6 +145,10 @@ class Context:
                 self._loaders.agent.prime(self._agent.id, self._agent)
         return self._loaders
 
+    def renew_loaders(self) -> None:
+        """Fresh loaders for the next event of a long stream; the caller stays as checked when it opened."""
+        self._loaders = None
+
     def reset_loaders(self) -> None:
         """A WebSocket context lives as long as the connection; give each event fresh data."""
         self._loaders = None

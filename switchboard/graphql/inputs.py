@@ -15,6 +15,7 @@ from switchboard.graphql.enums import (
     InviteAction,
     InviteStatus,
     InviteType,
+    MessageVisibility,
     OverflowAction,
     Permission,
     Priority,
@@ -236,6 +237,16 @@ class ReopenThreadInput:
     )
 
 
+@strawberry.input(description="Say that you are typing on a thread, or that you stopped.")
+class SetTypingInput:
+    thread_id: strawberry.ID = strawberry.field(description="The thread.")
+    typing: bool = strawberry.field(default=True, description="true while typing; false when you stop.")
+    visibility: MessageVisibility = strawberry.field(
+        default=MessageVisibility.PUBLIC,
+        description="INTERNAL typing (a note being written) is never shown to the visitor.",
+    )
+
+
 @strawberry.input(description="Set an agent's availability.")
 class SetAgentStatusInput:
     status: AgentStatus = strawberry.field(description="The new status.")
@@ -351,3 +362,27 @@ class UpdateSettingsInput:
     messages_per_visitor_per_minute: int | None = strawberry.field(default=strawberry.UNSET, description="1..10000.")
     query_cost_budget: int | None = strawberry.field(default=strawberry.UNSET, description="1..100000000.")
     query_cost_restore_per_second: int | None = strawberry.field(default=strawberry.UNSET, description="1..100000000.")
+
+
+@strawberry.input(description="Post a message on a thread.")
+class SendMessageInput:
+    thread_id: strawberry.ID = strawberry.field(description="The thread.")
+    body: str = strawberry.field(description="1 to 2,000 characters, not only whitespace.")
+    visibility: MessageVisibility = strawberry.field(
+        default=MessageVisibility.PUBLIC, description="PUBLIC, or INTERNAL (a note for agents)."
+    )
+    client_message_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "The sender's own key for this message (at most 100 characters): "
+            "a retry with the same key returns the first message and changes nothing."
+        ),
+    )
+
+
+@strawberry.input(description="Move the calling agent's read mark on a thread.")
+class MarkThreadReadInput:
+    thread_id: strawberry.ID = strawberry.field(description="The thread.")
+    message_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="Everything up to and including this message; the newest when omitted."
+    )

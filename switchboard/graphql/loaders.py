@@ -11,7 +11,11 @@ from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from switchboard import models as m
+from switchboard.rules.enums import MessageVisibility
+from switchboard.rules.pagination import KeysetRequest
 from switchboard.services.estimates import wait_basis
+from switchboard.services.messages import message_counts, thread_pages, unread_counts
+from switchboard.services.pagination import KeysetPage
 from switchboard.services.queueing import waiting_order
 from switchboard.services.tenancy import Tenant
 
@@ -78,6 +82,60 @@ def _invites_by_thread(tenant: Tenant) -> DataLoader[tuple[int, tuple[str, ...]]
     return DataLoader(load_fn=load)
 
 
+def _unread(tenant: Tenant) -> DataLoader[tuple[int, int], int]:
+    """(agent id, thread id) -> the agent's unread messages on the thread; one pass per agent (the caller)."""
+
+    async def load(keys: Sequence[tuple[int, int]]) -> list[int]:
+        by_agent: dict[int, list[int]] = defaultdict(list)
+        for agent_id, thread_id in keys:
+            by_agent[agent_id].append(thread_id)
+        counts = {agent: await unread_counts(tenant, agent, threads) for agent, threads in by_agent.items()}
+        return [counts[agent][thread] for agent, thread in keys]
+
+    return DataLoader(load_fn=load)
+
+
+Visibilities = frozenset[MessageVisibility]
+
+
+def _message_counts(tenant: Tenant) -> DataLoader[tuple[int, Visibilities], int]:
+    """(thread id, visibilities) -> how many such messages; one GROUP BY per visibility set."""
+
+    async def load(keys: Sequence[tuple[int, Visibilities]]) -> list[int]:
+        by_set: dict[Visibilities, list[int]] = defaultdict(list)
+        for thread_id, seen in keys:
+            by_set[seen].append(thread_id)
+        counts = {seen: await message_counts(tenant, threads, seen) for seen, threads in by_set.items()}
+        return [counts[seen][thread_id] for thread_id, seen in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _message_pages(
+    tenant: Tenant, counts: DataLoader[tuple[int, Visibilities], int]
+) -> DataLoader[tuple[int, Visibilities, KeysetRequest], KeysetPage[m.Message]]:
+    """(thread id, visibilities, page arguments) -> that page of the thread's messages.
+
+    The threads of a list asking for the same page (an inbox's last message of
+    each) are read in one SELECT; their totalCount through ``counts``.
+    """
+
+    async def load(keys: Sequence[tuple[int, Visibilities, KeysetRequest]]) -> list[KeysetPage[m.Message]]:
+        by_args: dict[tuple[Visibilities, KeysetRequest], list[int]] = defaultdict(list)
+        for thread_id, seen, request in keys:
+            by_args[(seen, request)].append(thread_id)
+        pages = {}
+        for (seen, request), threads in by_args.items():
+
+            def count(thread_id: int, seen: Visibilities = seen) -> Callable[[], Awaitable[int]]:
+                return lambda: counts.load((thread_id, seen))
+
+            pages[(seen, request)] = await thread_pages(tenant, threads, seen, request, count)
+        return [pages[(seen, request)][thread_id] for thread_id, seen, request in keys]
+
+    return DataLoader(load_fn=load)
+
+
 def _organization(tenant: Tenant) -> DataLoader[str, m.Organization]:
     async def load(keys: Sequence[str]) -> list[m.Organization]:
         org = await tenant.organization()
@@ -103,6 +161,10 @@ class Loaders:
         self.entries_by_thread = _grouped(tenant, m.QueueEntry, "thread_id", order="enqueued_at")
         self.invites_by_thread = _invites_by_thread(tenant)
         self.organization = _organization(tenant)
+        self.message = _by_pk(tenant, m.Message)
+        self.unread = _unread(tenant)
+        self.message_counts = _message_counts(tenant)
+        self.message_pages = _message_pages(tenant, self.message_counts)
         # Queue id -> ids of its WAITING entries in queue order (positions of a whole page from one query).
         self.queue_order = _per_queue(tenant, _queue_order)
         # Queue id -> WaitBasis of its estimates.
@@ -117,5 +179,6 @@ class Loaders:
             "Invite": self.invite,
             "Queue": self.queue,
             "QueueEntry": self.queue_entry,
+            "Message": self.message,
         }
         return loaders[type_name]

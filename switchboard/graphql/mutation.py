@@ -14,12 +14,15 @@ from switchboard.graphql.inputs import (
     DecideInviteApprovalInput,
     InviteCollaboratorsInput,
     LeaveThreadInput,
+    MarkThreadReadInput,
     RemoveCollaboratorInput,
     ReopenThreadInput,
     RequestTransferInput,
     ResolveThreadInput,
     RespondToInviteInput,
+    SendMessageInput,
     SetAgentStatusInput,
+    SetTypingInput,
     StartThreadInput,
     UpdateAgentInput,
     UpdateQueueInput,
@@ -31,15 +34,28 @@ from switchboard.graphql.payloads import (
     CollaboratorPayload,
     InviteCollaboratorsPayload,
     InvitePayload,
+    MarkThreadReadPayload,
     QueueEntryPayload,
     QueuePayload,
     RequestTransferPayload,
     RespondToInvitePayload,
+    SendMessagePayload,
     SettingsPayload,
+    SetTypingPayload,
     StartThreadPayload,
     ThreadPayload,
 )
-from switchboard.graphql.resolvers import agents, collaboration, invites, organization, queues, threads, transfers
+from switchboard.graphql.resolvers import (
+    agents,
+    collaboration,
+    conversation,
+    invites,
+    organization,
+    queues,
+    threads,
+    transfers,
+    typing_indicator,
+)
 from switchboard.graphql.types.base import InfoT
 
 
@@ -95,9 +111,23 @@ class Mutation:
     async def reopen_thread(self, info: InfoT, input: ReopenThreadInput) -> ThreadPayload:
         return await queues.reopen_thread(info, input)
 
+    @strawberry.mutation(
+        description="Say you are typing (or stopped): shown live to whoever may see a message of that visibility."
+    )
+    async def set_typing(self, info: InfoT, input: SetTypingInput) -> SetTypingPayload:
+        return await typing_indicator.set_typing(info, input)
+
     @strawberry.mutation(description="Set an agent's availability (your own, or another's as admin or supervisor).")
     async def set_agent_status(self, info: InfoT, input: SetAgentStatusInput) -> AgentPayload:
         return await agents.set_agent_status(info, input)
+
+    @strawberry.mutation(description="Post a message on a thread, as the caller's role and place allow.")
+    async def send_message(self, info: InfoT, input: SendMessageInput) -> SendMessagePayload:
+        return await conversation.send_message(info, input)
+
+    @strawberry.mutation(description="Move the calling agent's read mark on a thread (agents).")
+    async def mark_thread_read(self, info: InfoT, input: MarkThreadReadInput) -> MarkThreadReadPayload:
+        return await conversation.mark_thread_read(info, input)
 
     @strawberry.mutation(description="Provision an agent (admin).")
     async def create_agent(self, info: InfoT, input: CreateAgentInput) -> AgentPayload:

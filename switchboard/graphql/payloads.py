@@ -8,6 +8,7 @@ from switchboard.graphql.enums import ErrorCode
 from switchboard.graphql.errors import Renames, input_path
 from switchboard.graphql.types.agents import Agent
 from switchboard.graphql.types.invites import Invite
+from switchboard.graphql.types.messages import Message
 from switchboard.graphql.types.queues import Queue, QueueEntry
 from switchboard.graphql.types.settings import OrganizationSettings
 from switchboard.graphql.types.threads import Collaborator, Thread
@@ -101,3 +102,26 @@ class StartThreadPayload:
 class SettingsPayload:
     settings: OrganizationSettings | None = strawberry.field(description="The settings after the change.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of sendMessage.")
+class SendMessagePayload:
+    message: Message | None = strawberry.field(description="The message (the first one, for a retry).")
+    thread: Thread | None = strawberry.field(
+        description="The thread after the message (a visitor's message may reopen a RESOLVED thread)."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of markThreadRead.")
+class MarkThreadReadPayload:
+    thread: Thread | None = strawberry.field(description="The thread, with its unreadCount after the change.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
+
+
+@strawberry.type(description="Result of setTyping.")
+class SetTypingPayload:
+    ok: bool = strawberry.field(
+        description="true when accepted (calls within 2 s of the sender's last typing event are accepted and dropped)."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why the caller may not type here, if so.")

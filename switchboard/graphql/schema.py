@@ -19,6 +19,7 @@ from switchboard.graphql.subscription import Subscription
 from switchboard.graphql.types.agents import Agent
 from switchboard.graphql.types.analytics import Metrics
 from switchboard.graphql.types.invites import Invite
+from switchboard.graphql.types.messages import Message
 from switchboard.graphql.types.queues import Queue, QueueEntry
 from switchboard.graphql.types.threads import Collaborator, Thread, Visitor
 from switchboard.graphql.types.viewer import Viewer
@@ -108,7 +109,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Agent, Visitor, Thread, Collaborator, Invite, Queue, QueueEntry],
+        types=[Agent, Visitor, Thread, Collaborator, Invite, Queue, QueueEntry, Message],
         extensions=[
             OperationLog,
             DocumentCache,

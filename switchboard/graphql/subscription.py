@@ -8,7 +8,7 @@ import strawberry
 
 from switchboard.graphql.streams import guard
 from switchboard.graphql.types.base import InfoT
-from switchboard.graphql.types.events import InviteEvent, QueuePositionUpdate, ThreadEvent
+from switchboard.graphql.types.events import ConversationEvent, InviteEvent, QueuePositionUpdate, ThreadEvent
 from switchboard.graphql.types.queues import QueueStats
 from switchboard.graphql.unset import clean
 
@@ -53,3 +53,17 @@ class Subscription:
     @strawberry.subscription(description="Supervisor wallboard: the queue's stats whenever they change (at most ~4/s).")
     async def queue_stats(self, info: InfoT, queue_id: strawberry.ID) -> AsyncIterator[QueueStats]:
         return await guard.queue_stats(info, queue_id)
+
+    @strawberry.subscription(
+        description=(
+            "The conversation on one thread as the caller may see it: messages, typing\n"
+            "and status changes. Visitors (their own thread) get PUBLIC messages under\n"
+            "one service identity; agents who may read the thread get everything. With\n"
+            "after: replays every MESSAGE and STATUS_CHANGED since that cursor, in order,\n"
+            "then goes live."
+        )
+    )
+    async def conversation_events(
+        self, info: InfoT, thread_id: strawberry.ID, after: str | None = strawberry.UNSET
+    ) -> AsyncIterator[ConversationEvent]:
+        return await guard.conversation_events(info, thread_id, clean(after))

@@ -8,6 +8,7 @@ them must match). What does not: queries and changes (``services``, through
 from switchboard.models.agent import Agent
 from switchboard.models.event import Event, EventCounter
 from switchboard.models.invite import Invite
+from switchboard.models.message import Message, ReadMark
 from switchboard.models.organization import Organization
 from switchboard.models.queue import Queue, QueueEntry
 from switchboard.models.thread import Collaborator, Thread
@@ -19,9 +20,11 @@ __all__ = [
     "Event",
     "EventCounter",
     "Invite",
+    "Message",
     "Organization",
     "Queue",
     "QueueEntry",
+    "ReadMark",
     "Thread",
     "Visitor",
 ]

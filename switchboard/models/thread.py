@@ -43,6 +43,11 @@ class Thread(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     resolved_at = fields.DatetimeField(null=True)
+    # The conversation: when the visitor last wrote; when a queue last assigned
+    # the thread to an agent, and the first PUBLIC message of an agent after that.
+    last_visitor_message_at = fields.DatetimeField(null=True)
+    assigned_at = fields.DatetimeField(null=True)
+    first_response_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "thread"
@@ -51,6 +56,7 @@ class Thread(Model):
             ("org_id", "created_at"),
             ("org_id", "updated_at"),
             ("visitor_id", "created_at"),
+            ("org_id", "assigned_at"),
         )
 
 

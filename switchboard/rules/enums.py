@@ -128,6 +128,18 @@ class Sentiment(str, Enum):
     NEGATIVE = "NEGATIVE"
 
 
+class SenderKind(str, Enum):
+    VISITOR = "VISITOR"
+    BOT = "BOT"
+    AGENT = "AGENT"
+    SYSTEM = "SYSTEM"
+
+
+class MessageVisibility(str, Enum):
+    PUBLIC = "PUBLIC"
+    INTERNAL = "INTERNAL"
+
+
 class ErrorCode(str, Enum):
     INVALID = "INVALID"
     NOT_FOUND = "NOT_FOUND"
@@ -161,6 +173,12 @@ class ThreadEventKind(str, Enum):
     PERMISSION_CHANGED = "PERMISSION_CHANGED"
     PRIMARY_TRANSFERRED = "PRIMARY_TRANSFERRED"
     INVITE_CHANGED = "INVITE_CHANGED"
+
+
+class ConversationEventKind(str, Enum):
+    MESSAGE = "MESSAGE"
+    TYPING = "TYPING"
+    STATUS_CHANGED = "STATUS_CHANGED"
 
 
 class Role(str, Enum):

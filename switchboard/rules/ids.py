@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-NODE_TYPES = frozenset({"Agent", "Visitor", "Thread", "Collaborator", "Invite", "Queue", "QueueEntry"})
+NODE_TYPES = frozenset({"Agent", "Visitor", "Thread", "Collaborator", "Invite", "Queue", "QueueEntry", "Message"})
 
 
 class BadId(ValueError):

@@ -36,6 +36,17 @@ period counts as assigned even if it was assigned after ``to``)::
     averageInviteResponseSeconds = SELECT avg(EXTRACT(EPOCH FROM responded_at - created_at)) FROM I
                             WHERE status IN ('ACCEPTED', 'REJECTED') AND responded_at IS NOT NULL
     invitesExpired      = SELECT count(*) FROM I WHERE status = 'EXPIRED'
+    agentMessages       = SELECT count(*) FROM message WHERE org_id = :org AND created_at >= :from
+                            AND created_at < :to AND sender_kind = 'AGENT' AND visibility = 'PUBLIC'
+    visitorMessages     = SELECT count(*) FROM message WHERE <same period> AND sender_kind = 'VISITOR'
+    -- R: threads assigned in the period (their latest assignment by a queue) that got a response
+    SELECT first_response_at - assigned_at AS r FROM thread WHERE org_id = :org
+      AND assigned_at >= :from AND assigned_at < :to AND first_response_at IS NOT NULL
+    averageFirstResponseSeconds = SELECT avg(EXTRACT(EPOCH FROM r)) FROM R
+    p90FirstResponseSeconds     = SELECT percentile_disc(0.9) WITHIN GROUP (ORDER BY r) FROM R
+    -- first_response_at: the created_at of the thread's first PUBLIC AGENT message at or after
+    -- assigned_at (SELECT min(created_at) FROM message WHERE thread_id = t.id AND sender_kind = 'AGENT'
+    -- AND visibility = 'PUBLIC' AND created_at >= t.assigned_at), written with that message.
 
 Averages and rates are NULL when there is nothing to average. ``byQueue`` has
 one row per queue of the organization (only ``:queue`` when given), by name,

@@ -9,7 +9,8 @@ description that ``services.tenancy`` turns into a query filter.
 
 Sections: the caller; operations (which roles may call what); reading one
 object; listing; identities and permissions; subscriptions; changes. The
-conversation (messages, INTERNAL notes) adds its own section beside these.
+conversation (who posts what, who sees INTERNAL notes and names) is its own
+section in ``policy_conversation`` for size, re-exported here: ask ``policy``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from enum import Enum
 
 from switchboard.rules.enums import CollaboratorRole, InviteStatus, Permission, Role, ThreadStatus
 from switchboard.rules.invites import ANSWERABLE
+
+# The conversation section, re-exported (its ``__all__``): callers ask ``policy``.
+from switchboard.rules.policy_conversation import *  # noqa: F403
 
 # ---------------------------------------------------------------- the caller
 
@@ -94,6 +98,10 @@ class Op(Enum):
     WATCH_INVITES = "inviteEvents"
     WATCH_THREAD = "threadEvents"
     WATCH_QUEUE_STATS = "queueStats"
+    SEND_MESSAGE = "sendMessage"
+    SET_TYPING = "setTyping"
+    MARK_READ = "markThreadRead"
+    WATCH_CONVERSATION = "conversationEvents"
 
 
 ALL = frozenset(Role)
@@ -128,6 +136,10 @@ GATES: dict[Op, frozenset[Role]] = {
     Op.WATCH_INVITES: frozenset({A}),
     Op.WATCH_THREAD: frozenset({A, AD}),
     Op.WATCH_QUEUE_STATS: frozenset({AD, AN, A}),
+    Op.SEND_MESSAGE: frozenset({V, S, A, AD}),
+    Op.SET_TYPING: frozenset({V, A, AD}),
+    Op.MARK_READ: frozenset({A}),
+    Op.WATCH_CONVERSATION: frozenset({V, A, AD}),
 }
 # Among agents, only supervisors (they run the floor).
 SUPERVISORS_ONLY = {
@@ -200,6 +212,12 @@ def invite_thread_reach(caller: Caller, invite: InviteFacts, thread: ThreadFacts
     if caller.plain_agent and invite.invitee_id == caller.agent_id and invite.status in ANSWERABLE:
         return Reach.FULL
     return Reach.FULL if thread_reach(caller, thread) is Reach.FULL else Reach.HEADLINE
+
+
+def message_reach(caller: Caller, thread: ThreadFacts, internal: bool) -> Reach:
+    """A message reads as its thread does, and an INTERNAL note as missing to the visitor."""
+    reach = thread_reach(caller, thread)
+    return Reach.HIDDEN if reach is Reach.FULL and internal and caller.visitor else reach
 
 
 def visitor_reach(caller: Caller, visitor_id: int) -> Reach:

@@ -16,6 +16,7 @@ from switchboard.rules.problems import Field, invalid
 
 NAME_MAX = 200
 MESSAGE_MAX = 2000
+CLIENT_MESSAGE_ID_MAX = 100
 SKILLS_MAX = 50
 SKILL_MAX = 100
 TRANSCRIPT_MAX = 1000
@@ -92,6 +93,31 @@ def text(value: str | None, field: Field, *, limit: int = NAME_MAX, required: bo
     if required and not stripped:
         raise invalid(f"{label(field)} must not be blank", field)
     return stripped or None
+
+
+def message_body(value: str, field: Field) -> str:
+    """A message: 1 to MESSAGE_MAX characters (code points), not only whitespace, storable.
+
+    Kept as written: leading spaces and line breaks may be the message's layout.
+    """
+    if len(value) > MESSAGE_MAX:
+        raise invalid(f"{label(field)} is {len(value)} characters; at most {MESSAGE_MAX} allowed", field)
+    if not storable(value):
+        raise invalid(f"{label(field)} contains a NUL character or an unpaired surrogate", field)
+    if not value.strip():
+        raise invalid(f"{label(field)} must not be empty or only whitespace", field)
+    return value
+
+
+def client_key(value: str | None, field: Field) -> str | None:
+    """An idempotency key: 1 to CLIENT_MESSAGE_ID_MAX characters, storable, compared exactly (not trimmed)."""
+    if value is None:
+        return None
+    if not 1 <= len(value) <= CLIENT_MESSAGE_ID_MAX:
+        raise invalid(f"{label(field)} must be 1 to {CLIENT_MESSAGE_ID_MAX} characters, got {len(value)}", field)
+    if not storable(value):
+        raise invalid(f"{label(field)} contains a NUL character or an unpaired surrogate", field)
+    return value
 
 
 def required_text(value: str, field: Field, *, limit: int = NAME_MAX) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from switchboard import models as m
 from switchboard.events.codec import BusEvent
 from switchboard.events.snapshots import restore
-from switchboard.events.types import InviteChanged, PlaceEvent, ThreadEvent
+from switchboard.events.types import InviteChanged, MessagePosted, PlaceEvent, ThreadEvent
 from switchboard.services.tenancy import Tenant
 
 ROWS_KEPT = 1024
@@ -29,6 +29,10 @@ class Rows:
     collaborator: m.Collaborator | None = None
     invite: m.Invite | None = None
     agents: dict[int, m.Agent] = field(default_factory=dict)
+    # A message and what its displayName is chosen from.
+    message: m.Message | None = None
+    visitor: m.Visitor | None = None
+    organization: m.Organization | None = None
 
 
 async def load(committed: BusEvent) -> Rows:
@@ -44,6 +48,8 @@ async def load(committed: BusEvent) -> Rows:
     invite_id = event.column("invite_id")
     if invite_id is not None:
         rows.invite = await tenant.get(m.Invite, invite_id)
+    if isinstance(event, MessagePosted):
+        await _message_rows(tenant, event, rows)
     for name, row in (("thread", rows.thread), ("collaborator", rows.collaborator), ("invite", rows.invite)):
         if row is not None and name in snap:
             restore(row, snap[name])
@@ -56,6 +62,13 @@ async def load(committed: BusEvent) -> Rows:
         wanted |= {rows.thread.primary_agent_id, rows.thread.last_primary_agent_id}
     rows.agents = await tenant.many(m.Agent, [pk for pk in wanted if pk is not None])
     return rows
+
+
+async def _message_rows(tenant: Tenant, event: MessagePosted, rows: Rows) -> None:
+    rows.message = await tenant.get(m.Message, event.message_id)
+    rows.organization = await tenant.organization()
+    if rows.message is not None and rows.message.visitor_id is not None:
+        rows.visitor = await tenant.get(m.Visitor, rows.message.visitor_id)
 
 
 class EventRows:

@@ -16,7 +16,7 @@ from switchboard.runtime import sweepers
 from switchboard.runtime.collector import QueueCollector
 from switchboard.runtime.event_rows import EventRows
 from switchboard.runtime.positions import QueueWatchHub
-from switchboard.runtime.ratelimit import InviteRateLimiter
+from switchboard.runtime.ratelimit import RateLimiter, Throttle, invite_limiter, message_limiter
 from switchboard.runtime.router import QueueRouter
 from switchboard.runtime.scheduler import Job, Scheduler
 from switchboard.runtime.stats import QueueStatsHub
@@ -24,6 +24,8 @@ from switchboard.settings import Settings
 
 ROUTING_SAFETY_SECONDS = 1.0
 PRUNE_EVERY_SECONDS = 600.0
+# The contract: a sender's typing events on one thread go out at most one per 2 seconds.
+TYPING_WINDOW_SECONDS = 2.0
 
 
 @dataclass
@@ -34,7 +36,9 @@ class Services:
     bus: EventBus
     scheduler: Scheduler
     router: QueueRouter
-    invite_limiter: InviteRateLimiter
+    invite_limiter: RateLimiter
+    message_limiter: RateLimiter
+    typing_throttle: Throttle
     positions: QueueWatchHub
     queue_stats: QueueStatsHub
     event_rows: EventRows
@@ -83,7 +87,9 @@ def build(settings: Settings, telemetry: Telemetry, redis: aioredis.Redis | None
         bus=bus,
         scheduler=scheduler,
         router=router,
-        invite_limiter=InviteRateLimiter(redis, settings.redis_prefix),
+        invite_limiter=invite_limiter(redis, settings.redis_prefix),
+        message_limiter=message_limiter(redis, settings.redis_prefix),
+        typing_throttle=Throttle(redis, settings.redis_prefix, "typing", TYPING_WINDOW_SECONDS),
         positions=positions,
         queue_stats=stats,
         event_rows=EventRows(),

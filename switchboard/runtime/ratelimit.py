@@ -1,16 +1,17 @@
-"""How many invites one agent may send per minute, across every process.
+"""Limits shared by every process: per-minute limits (invites per agent, messages per
+visitor) and ``Throttle``, at most one go per key per window (typing events).
 
-The slots are taken before the transaction that sends the invites: as many as
-the call has invitees, or fewer if the agent is near the limit; the use case
-spends them one invite at a time and what it did not spend (or everything, on
-a rollback) is given back afterwards.
+One mechanism, one instance per limit (``invite_limiter``, ``message_limiter``).
+The slots are taken before the transaction that spends them: as many as the
+call wants, or fewer near the limit; the use case spends them and what it did
+not spend (or everything, on a rollback) is given back afterwards.
 
-With Redis, each agent has a sorted set of send times; a Lua script trims it to
-the last window and adds the new sends only while the set is below the limit,
-so the check and the claim are one atomic step whatever the number of
-processes. Without Redis (the embedded default: one process) the invites the
-agent created in the last window are counted in the database, plus the slots
-this process has handed out and not yet given back.
+With Redis, each subject (an agent, a visitor) has a sorted set of send times;
+a Lua script trims it to the last window and adds the new sends only while the
+set is below the limit, so the check and the claim are one atomic step whatever
+the number of processes. Without Redis (the embedded default: one process) the
+rows the subject created in the last window are counted in the database, plus
+the slots this process has handed out and not yet given back.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from switchboard.models import Invite
+from switchboard.models import Invite, Message
+from switchboard.rules.enums import SenderKind
 from switchboard.services.tenancy import Tenant
 
 log = logging.getLogger(__name__)
@@ -61,34 +64,40 @@ class Grant:
     local: tuple[str, int] | None = None
 
 
-class InviteRateLimiter:
-    """One per process."""
+# (tenant, subject id, window start) -> rows the subject created since then (the fallback's count).
+CountSince = Callable[[Tenant, int, datetime], Awaitable[int]]
 
-    def __init__(self, redis: aioredis.Redis | None, prefix: str) -> None:
+
+class RateLimiter:
+    """One per process and limit; ``name`` keys its Redis sets, ``count_since`` is its database fallback."""
+
+    def __init__(self, redis: aioredis.Redis | None, prefix: str, name: str, count_since: CountSince) -> None:
         self.redis = redis
         self.prefix = prefix
+        self.name = name
+        self.count_since = count_since
         self._script = redis.register_script(_ACQUIRE) if redis is not None else None
         self._pending: Counter[tuple[str, int]] = Counter()
 
-    async def acquire(self, tenant: Tenant, agent_id: int, limit: int, wanted: int, now: datetime) -> Grant:
-        """Up to ``wanted`` sends for ``agent_id`` within ``limit`` per minute."""
+    async def acquire(self, tenant: Tenant, subject_id: int, limit: int, wanted: int, now: datetime) -> Grant:
+        """Up to ``wanted`` sends for ``subject_id`` within ``limit`` per minute."""
         if wanted <= 0:
             return Grant()
         if self._script is not None:
-            key = f"{self.prefix}:invite-rate:{tenant.org}:{agent_id}"
+            key = f"{self.prefix}:{self.name}:{tenant.org}:{subject_id}"
             stamp = f"{time.time():.6f}:{secrets.token_hex(4)}"
             members = [f"{stamp}:{i}" for i in range(wanted)]
             try:
                 added = int(await self._script(keys=[key], args=[time.time(), WINDOW_SECONDS, limit, *members]))
             except (RedisError, OSError) as exc:
-                # Counting in the database is still right for invites that reach
+                # Counting in the database is still right for rows that reach
                 # it, only not atomic across processes; better than refusing all.
-                log.warning("invite rate limiter: redis unavailable (%s); counting in the database", exc)
+                log.warning("%s limiter: redis unavailable (%s); counting in the database", self.name, exc)
             else:
                 return Grant(count=added, key=key, members=members[:added])
         since = now - timedelta(seconds=WINDOW_SECONDS)
-        sent = await tenant.q(Invite).filter(inviter_id=agent_id, created_at__gte=since).count()
-        local = (tenant.org, agent_id)
+        sent = await self.count_since(tenant, subject_id, since)
+        local = (tenant.org, subject_id)
         count = max(0, min(wanted, limit - sent - self._pending[local]))
         self._pending[local] += count
         return Grant(count=count, local=local)
@@ -106,4 +115,65 @@ class InviteRateLimiter:
         try:
             await self.redis.zrem(grant.key, *unused)
         except (RedisError, OSError) as exc:
-            log.warning("invite rate limiter: could not give slots back: %s", exc)
+            log.warning("%s limiter: could not give slots back: %s", self.name, exc)
+
+
+async def _invites_since(tenant: Tenant, agent_id: int, since: datetime) -> int:
+    return await tenant.q(Invite).filter(inviter_id=agent_id, created_at__gte=since).count()
+
+
+async def _visitor_messages_since(tenant: Tenant, visitor_id: int, since: datetime) -> int:
+    return (
+        await tenant.q(Message)
+        .filter(visitor_id=visitor_id, sender_kind=SenderKind.VISITOR, created_at__gte=since)
+        .count()
+    )
+
+
+def invite_limiter(redis: aioredis.Redis | None, prefix: str) -> RateLimiter:
+    """invitesPerAgentPerMinute: invites one agent sends."""
+    return RateLimiter(redis, prefix, "invite-rate", _invites_since)
+
+
+def message_limiter(redis: aioredis.Redis | None, prefix: str) -> RateLimiter:
+    """messagesPerVisitorPerMinute: messages one visitor sends."""
+    return RateLimiter(redis, prefix, "message-rate", _visitor_messages_since)
+
+
+class Throttle:
+    """At most one go per key per window, across every process; one per process.
+
+    With Redis, ``SET key NX PX window``: the first caller of a window creates
+    the key and goes, the others find it and do not, whichever process they
+    are on. Without Redis (one process) the same in a map of deadlines; the
+    window is fixed, so the map is in deadline order and expired keys leave
+    from its front.
+    """
+
+    def __init__(self, redis: aioredis.Redis | None, prefix: str, name: str, window_seconds: float) -> None:
+        self.redis = redis
+        self.prefix = f"{prefix}:{name}"
+        self.window = window_seconds
+        self._deadlines: OrderedDict[str, float] = OrderedDict()
+
+    async def go(self, key: str) -> bool:
+        """Whether this call is the one of its window for ``key``."""
+        if self.redis is not None:
+            try:
+                return bool(await self.redis.set(f"{self.prefix}:{key}", 1, nx=True, px=int(self.window * 1000)))
+            except (RedisError, OSError) as exc:
+                # Throttled per process instead of refused: what it spares is noise, not state.
+                log.warning("throttle %s: redis unavailable (%s); throttling in this process", self.prefix, exc)
+        return self._go_here(key)
+
+    def _go_here(self, key: str) -> bool:
+        now = time.monotonic()
+        while self._deadlines:
+            oldest, deadline = next(iter(self._deadlines.items()))
+            if deadline > now:
+                break
+            del self._deadlines[oldest]
+        if key in self._deadlines:
+            return False
+        self._deadlines[key] = now + self.window
+        return True

@@ -46,6 +46,10 @@ class EntryTaken(DomainError):
         super().__init__(ErrorCode.CONFLICT, "the entry is no longer waiting", ENTRY)
 
 
+def _assigned(now: datetime) -> dict[str, datetime | None]:
+    return {"assigned_at": now, "first_response_at": None}
+
+
 async def assign(
     tenant: Tenant,
     outbox: Outbox,
@@ -74,7 +78,8 @@ async def assign(
     moved = (
         await tenant.q(Thread)
         .filter(id=entry.thread_id, status=ThreadStatus.QUEUED)
-        .update(status=ThreadStatus.ACTIVE, primary_agent_id=agent_id, updated_at=now)
+        # A new assignment: firstResponseAt waits for this agent's first PUBLIC message.
+        .update(status=ThreadStatus.ACTIVE, primary_agent_id=agent_id, updated_at=now, **_assigned(now))
     )
     if not moved:
         raise conflict("the thread is no longer queued", ENTRY)

@@ -135,6 +135,9 @@ def test_operations() -> None:
         Op.TRANSFER,
         Op.CANCEL_ENTRY,
         Op.WATCH_POSITION,
+        Op.SEND_MESSAGE,
+        Op.SET_TYPING,
+        Op.WATCH_CONVERSATION,
     }
     assert allowed["analyst"] == {
         Op.READ_THREADS,

@@ -10,11 +10,12 @@ from switchboard.graphql.types import base
 from switchboard.graphql.types.agents import Agent
 from switchboard.graphql.types.base import InfoT, Node
 from switchboard.graphql.types.invites import Invite
+from switchboard.graphql.types.messages import Message
 from switchboard.graphql.types.queues import Queue, QueueEntry
 from switchboard.graphql.types.threads import Collaborator, Thread, Visitor
 from switchboard.graphql.types.viewer import Viewer
 from switchboard.rules import ids, policy
-from switchboard.rules.enums import QueueEntryStatus
+from switchboard.rules.enums import MessageVisibility, QueueEntryStatus
 from switchboard.rules.policy import Caller, Reach
 
 MAX_NODES = 100
@@ -37,6 +38,9 @@ async def _reach(info: InfoT, caller: Caller, type_name: str, row: Any) -> Reach
         return policy.collaborator_reach(caller, await _thread(info, row.thread_id))
     if type_name == "Invite":
         return policy.invite_reach(caller, base.invite_facts(row), await _thread(info, row.thread_id))
+    if type_name == "Message":
+        internal = row.visibility is MessageVisibility.INTERNAL
+        return policy.message_reach(caller, await _thread(info, row.thread_id), internal)
     if type_name == "Visitor":
         return policy.visitor_reach(caller, row.id)
     return policy.staff_object_reach(caller)
@@ -50,6 +54,7 @@ CONVERT: dict[str, Callable[[Any], Node]] = {
     "Invite": Invite.from_model,
     "Queue": Queue.from_model,
     "QueueEntry": QueueEntry.from_model,
+    "Message": Message.from_model,
 }
 
 

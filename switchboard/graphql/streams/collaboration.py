@@ -46,7 +46,8 @@ def _prime(ctx: Context, rows: Rows) -> None:
         loaders.agent.prime(pk, agent)
 
 
-def _after(cursor: str | None) -> int | None:
+def parse_after(cursor: str | None) -> int | None:
+    """The seq of a resume cursor argument (a malformed one is BAD_USER_INPUT)."""
     if cursor is None:
         return None
     try:
@@ -59,7 +60,7 @@ async def invite_events(info: InfoT, after: str | None) -> AsyncIterator[InviteE
     """Invite events whose audience holds the calling agent (inviter, invitee, deciding supervisors)."""
     ctx = info.context
     caller = await ctx.allow(policy.Op.WATCH_INVITES)
-    return _invite_events(ctx, caller, _after(after))
+    return _invite_events(ctx, caller, parse_after(after))
 
 
 async def _invite_events(ctx: Context, caller: policy.Caller, after: int | None) -> AsyncIterator[InviteEvent]:
@@ -91,6 +92,22 @@ async def _has_place(ctx: Context, thread_id: int, agent_id: int | None) -> bool
     return await ctx.tenant.q(m.Collaborator).filter(thread_id=thread_id, agent_id=agent_id, active=True).exists()
 
 
+async def place_lost(ctx: Context, committed: BusEvent, thread_id: int, watcher: int, checked_at: int) -> bool:
+    """Whether ``committed`` took ``watcher``'s place on the thread (their stream ends after it).
+
+    Read from the event itself (who left, who a resolve revoked); only an event
+    that cannot say costs a query. A departure replayed from before the stream's
+    check (``checked_at``) may since have been undone, so it is checked, not believed.
+    """
+    event = committed.event
+    if not isinstance(event, ThreadEvent):
+        return False
+    revoked = event.revokes(watcher)
+    if revoked and committed.seq <= checked_at:
+        revoked = None
+    return bool(revoked) or (revoked is None and not await _has_place(ctx, thread_id, watcher))
+
+
 async def thread_events(info: InfoT, thread_id: str, after: str | None) -> AsyncIterator[ThreadEventType]:
     """A thread's events for agents with a place on it (and supervisors, admins).
 
@@ -101,7 +118,7 @@ async def thread_events(info: InfoT, thread_id: str, after: str | None) -> Async
     ctx = info.context
     caller = await ctx.allow(policy.Op.WATCH_THREAD)
     pk = arg_pk(thread_id, "Thread")
-    seq = _after(after)
+    seq = parse_after(after)
     row = await ctx.loaders.thread.load(pk)
     if row is None:
         raise NotFound("thread")
@@ -133,14 +150,8 @@ async def _thread_events(
             _prime(ctx, rows)
             if rows.thread is not None:
                 yield _render(committed, rows)
-            if watcher is not None:
-                event = committed.event
-                assert isinstance(event, ThreadEvent)
-                revoked = event.revokes(watcher)
-                if revoked and committed.seq <= checked_at:
-                    revoked = None
-                if revoked or (revoked is None and not await _has_place(ctx, pk, watcher)):
-                    return
+            if watcher is not None and await place_lost(ctx, committed, pk, watcher, checked_at):
+                return
 
 
 def _render(committed: BusEvent, rows: Rows) -> ThreadEventType:

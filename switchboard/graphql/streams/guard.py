@@ -16,9 +16,9 @@ from typing import TypeVar
 
 from switchboard.events.cursors import CursorExpired
 from switchboard.graphql.errors import cursor_expired
-from switchboard.graphql.streams import collaboration, queues
+from switchboard.graphql.streams import collaboration, conversation, queues
 from switchboard.graphql.types.base import InfoT
-from switchboard.graphql.types.events import InviteEvent, QueuePositionUpdate, ThreadEvent
+from switchboard.graphql.types.events import ConversationEvent, InviteEvent, QueuePositionUpdate, ThreadEvent
 from switchboard.graphql.types.queues import QueueStats
 
 T = TypeVar("T")
@@ -49,3 +49,7 @@ async def invite_events(info: InfoT, after: str | None) -> AsyncIterator[InviteE
 
 async def thread_events(info: InfoT, thread_id: str, after: str | None) -> AsyncIterator[ThreadEvent]:
     return _resumable(await collaboration.thread_events(info, thread_id, after))
+
+
+async def conversation_events(info: InfoT, thread_id: str, after: str | None) -> AsyncIterator[ConversationEvent]:
+    return _resumable(await conversation.conversation_events(info, thread_id, after))

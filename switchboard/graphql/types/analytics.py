@@ -13,7 +13,7 @@ from switchboard.graphql.types.base import InfoT
 from switchboard.graphql.types.queues import Queue
 from switchboard.rules import metrics as rules
 from switchboard.rules import policy
-from switchboard.services import metrics
+from switchboard.services import messages, metrics
 
 
 @strawberry.enum(description="Width of a metrics series bucket.")
@@ -71,6 +71,31 @@ class Metrics:
     by_queue: list[QueueMetrics] = strawberry.field(description="Figures per queue.")
     org: strawberry.Private[str]
     queue_pk: strawberry.Private[int | None]
+    # Figures of the conversation are read only when selected (each is its own query).
+    first_responses: strawberry.Private[list[float] | None] = None
+
+    @strawberry.field(description="PUBLIC messages of agents in the period.")
+    async def agent_messages(self, info: InfoT) -> int:
+        return await messages.agent_message_count(info.context.tenant, self.from_, self.to)
+
+    @strawberry.field(description="Messages of visitors in the period.")
+    async def visitor_messages(self, info: InfoT) -> int:
+        return await messages.visitor_message_count(info.context.tenant, self.from_, self.to)
+
+    async def _first_responses(self, info: InfoT) -> list[float]:
+        if self.first_responses is None:
+            self.first_responses = await messages.first_responses(info.context.tenant, self.from_, self.to)
+        return self.first_responses
+
+    @strawberry.field(
+        description="From assignment to the agent's first PUBLIC message, over threads assigned in the period."
+    )
+    async def average_first_response_seconds(self, info: InfoT) -> float | None:
+        return rules.mean(await self._first_responses(info))
+
+    @strawberry.field(description="90th percentile of the same.")
+    async def p90_first_response_seconds(self, info: InfoT) -> float | None:
+        return rules.percentile(await self._first_responses(info), rules.P90)
 
     @strawberry.field(description="The period cut into buckets.")
     async def series(self, info: InfoT, bucket: MetricsBucket) -> list[MetricsPoint]:

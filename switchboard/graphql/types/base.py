@@ -11,7 +11,7 @@ from strawberry.types import Info
 from switchboard import models as m
 from switchboard.graphql.errors import BadInput
 from switchboard.rules import ids, policy
-from switchboard.rules.pagination import PageRequest, cursor_for, page_request
+from switchboard.rules.pagination import KeysetRequest, PageRequest, cursor_for, keyset_request, page_request
 from switchboard.rules.problems import BadArgument
 from switchboard.services.pagination import Page
 
@@ -46,6 +46,16 @@ def page_args(first: int | None, after: str | None, last: int | None, before: st
     """A connection's arguments, checked; a bad one is a top-level BAD_USER_INPUT error."""
     try:
         return page_request(first, after, last, before)
+    except BadArgument as exc:
+        raise BadInput(str(exc)) from exc
+
+
+def keyset_args(
+    first: int | None, after: str | None, last: int | None, before: str | None, decode: Callable[[str], int]
+) -> KeysetRequest:
+    """A keyset connection's arguments, checked; a bad one is a top-level BAD_USER_INPUT error."""
+    try:
+        return keyset_request(first, after, last, before, decode)
     except BadArgument as exc:
         raise BadInput(str(exc)) from exc
 

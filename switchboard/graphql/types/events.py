@@ -6,9 +6,17 @@ from datetime import datetime
 
 import strawberry
 
-from switchboard.graphql.enums import InviteEventKind, OverflowAction, QueueEntryStatus, ThreadEventKind
+from switchboard.graphql.enums import (
+    ConversationEventKind,
+    InviteEventKind,
+    OverflowAction,
+    QueueEntryStatus,
+    ThreadEventKind,
+    ThreadStatus,
+)
 from switchboard.graphql.types.agents import Agent
 from switchboard.graphql.types.invites import Invite
+from switchboard.graphql.types.messages import Message
 from switchboard.graphql.types.threads import Collaborator, Thread
 
 
@@ -40,4 +48,21 @@ class ThreadEvent:
     collaborator: Collaborator | None = strawberry.field(description="The collaborator concerned, if any.")
     invite: Invite | None = strawberry.field(description="The invite concerned, if any.")
     actor: Agent | None = strawberry.field(description="The agent who acted, if an agent did.")
+    at: datetime = strawberry.field(description="When it happened.")
+
+
+@strawberry.type(description="Something happened in a thread's conversation, shown as the caller may see it.")
+class ConversationEvent:
+    cursor: str | None = strawberry.field(
+        description="Pass as conversationEvents(after:) to resume after this event; null for TYPING."
+    )
+    kind: ConversationEventKind = strawberry.field(description="What happened.")
+    message: Message | None = strawberry.field(default=None, description="MESSAGE: the message.")
+    typing_name: str | None = strawberry.field(
+        default=None, description="TYPING: who is typing, named as displayName names senders for this caller."
+    )
+    typing: bool | None = strawberry.field(
+        default=None, description="TYPING: true while they type; clients treat it as over 6 s after the last true."
+    )
+    status: ThreadStatus | None = strawberry.field(default=None, description="STATUS_CHANGED: the thread's new status.")
     at: datetime = strawberry.field(description="When it happened.")

@@ -9,31 +9,35 @@ import strawberry
 from strawberry.scalars import JSON
 
 from switchboard import models as m
+from switchboard.events.cursors import decode_cursor
 from switchboard.graphql.enums import (
     CollaboratorRole,
     InviteStatus,
+    MessageVisibility,
     Permission,
     Sentiment,
     ThreadClass,
     ThreadStatus,
     VisitorTier,
 )
-from switchboard.graphql.types import base, connections, queues
+from switchboard.graphql.types import base, connections, messages, queues
 from switchboard.graphql.types.agents import Agent, identity, load_agent
 from switchboard.graphql.types.base import InfoT, Node, gid
 from switchboard.rules import policy
 from switchboard.rules.caps import collaborator_cap
 from switchboard.services import listing
-from switchboard.services.pagination import page_of, paginate
+from switchboard.services.pagination import empty_page, page_of, paginate
 from switchboard.services.tenancy import limits_of
 
 if TYPE_CHECKING:
     from switchboard.graphql.types.connections import InviteConnection, ThreadConnection
+    from switchboard.graphql.types.messages import MessageConnection
     from switchboard.graphql.types.queues import QueueEntry
 
 InviteConnectionRef = Annotated["InviteConnection", strawberry.lazy("switchboard.graphql.types.connections")]
 ThreadConnectionRef = Annotated["ThreadConnection", strawberry.lazy("switchboard.graphql.types.connections")]
 QueueEntryRef = Annotated["QueueEntry", strawberry.lazy("switchboard.graphql.types.queues")]
+MessageConnectionRef = Annotated["MessageConnection", strawberry.lazy("switchboard.graphql.types.messages")]
 
 
 @strawberry.type(description="A customer, known to the calling system by an external id.")
@@ -120,6 +124,12 @@ class Thread(Node):
     created_at: datetime = strawberry.field(description="When the thread started.")
     updated_at: datetime = strawberry.field(description="When the thread last changed.")
     resolved_at: datetime | None = strawberry.field(description="When it was last resolved.")
+    last_visitor_message_at: datetime | None = strawberry.field(
+        description="When the visitor last wrote; null if never."
+    )
+    first_response_at: datetime | None = strawberry.field(
+        description="The first PUBLIC message of an agent after the thread was last assigned."
+    )
     row: strawberry.Private[m.Thread]
     # How much the caller sees (the access policy's answer where the thread was reached).
     reach: strawberry.Private[policy.Reach] = policy.Reach.FULL
@@ -188,6 +198,46 @@ class Thread(Node):
             place = next((c.permission for c in active if c.agent_id == caller.agent_id), None)
         return policy.viewer_permission(caller, self.row.id, place)
 
+    @strawberry.field(
+        description=(
+            "The conversation, oldest first (first/after pages forward, last/before from the newest). "
+            "Visitors get PUBLIC messages only."
+        )
+    )
+    async def messages(
+        self,
+        info: InfoT,
+        visibility: list[MessageVisibility] | None = strawberry.UNSET,
+        first: int | None = strawberry.UNSET,
+        after: str | None = strawberry.UNSET,
+        last: int | None = strawberry.UNSET,
+        before: str | None = strawberry.UNSET,
+    ) -> MessageConnectionRef:
+        # Cursors are the messages' event seqs: the same ones conversationEvents(after:) resumes from.
+        request = base.keyset_args(first, after, last, before, decode_cursor)
+        seen = policy.message_visibilities(await info.context.caller())
+        if not policy.shows_details(self.reach):
+            seen = frozenset()
+        if visibility:
+            seen = seen & set(visibility)
+        if not seen:
+            return messages.message_connection(empty_page())
+        # Batched across the threads of a list that ask for the same page (one SELECT for all).
+        page = await info.context.loaders.message_pages.load((self.row.id, frozenset(seen), request))
+        return messages.message_connection(page)
+
+    @strawberry.field(
+        description=(
+            "Messages the calling agent has not marked read, their own excluded; null for callers who are not agents."
+        )
+    )
+    async def unread_count(self, info: InfoT) -> int | None:
+        caller = await info.context.caller()
+        if not policy.counts_unread(caller) or not policy.shows_details(self.reach):
+            return None
+        assert caller.agent_id is not None
+        return await info.context.loaders.unread.load((caller.agent_id, self.row.id))
+
     @classmethod
     def from_model(cls, row: m.Thread, reach: policy.Reach = policy.Reach.FULL) -> Thread:
         return cls(
@@ -200,6 +250,8 @@ class Thread(Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             resolved_at=row.resolved_at,
+            last_visitor_message_at=row.last_visitor_message_at,
+            first_response_at=row.first_response_at,
             row=row,
             reach=reach,
         )

@@ -1,0 +1,184 @@
+"""Writing the conversation: sendMessage and markThreadRead, one transaction each.
+
+sendMessage, in order:
+
+1. the input (body, clientMessageId) is checked before anything is read;
+2. the thread is locked (a visitor's own row first, the order every reopen and
+   transfer request takes: visitor -> thread), so that the thread's messages
+   draw their ids in commit order and the status checked is the status kept;
+3. a retry (same sender, thread and clientMessageId) returns the first message,
+   whatever happened since, and writes nothing;
+4. the access policy decides (``posting.decide``, shared with setTyping); a visitor's message to a
+   RESOLVED thread within ``reopenOnVisitorMessageSeconds`` reopens it through
+   ``queueing.reopen``, exactly as reopenThread does;
+5. the message is inserted; with a clientMessageId inside a savepoint, so that a
+   retry racing past step 3 (it cannot while the thread lock is held, but the
+   unique index is what guarantees it) returns the first message instead of
+   failing; the thread's lastVisitorMessageAt / firstResponseAt / updatedAt
+   move; MessagePosted goes into the outbox (same transaction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from switchboard.events.outbox import Outbox
+from switchboard.events.types import MessagePosted
+from switchboard.models import Message, ReadMark, Thread, Visitor
+from switchboard.rules import policy
+from switchboard.rules import validation as v
+from switchboard.rules.enums import MessageVisibility, SenderKind
+from switchboard.rules.problems import forbidden, not_found
+from switchboard.services import posting, queueing
+from switchboard.services.places import THREAD, active_collaborators, lock_thread
+from switchboard.services.tenancy import Tenant
+
+BODY, CLIENT_KEY, MESSAGE = ("body",), ("client_message_id",), ("message_id",)
+
+
+@dataclass(frozen=True)
+class Post:
+    thread_id: int
+    body: str
+    visibility: MessageVisibility
+    client_message_id: str | None = None
+
+
+@dataclass
+class Posted:
+    message: Message
+    thread: Thread
+    # False when a retry returned the first message (nothing was written).
+    created: bool = True
+    reopened: bool = False
+
+
+async def _lock(tenant: Tenant, caller: policy.Caller, thread_id: int) -> Thread:
+    """The thread, locked; a visitor's own row is locked first (visitor -> thread, like reopen)."""
+    if caller.visitor and caller.visitor_id is not None:
+        await tenant.get(Visitor, caller.visitor_id, for_update=True)
+    return await lock_thread(tenant, thread_id)
+
+
+async def _first(tenant: Tenant, thread_id: int, key: str, client_id: str | None) -> Message | None:
+    if client_id is None:
+        return None
+    return await tenant.q(Message).filter(thread_id=thread_id, sender_key=key, client_message_id=client_id).first()
+
+
+async def retry_of(tenant: Tenant, caller: policy.Caller, sub: str, post: Post) -> Message | None:
+    """The first message of a retry (same sender, thread and key), if there is one: a retry is answered
+    even when the sender is out of messages for the minute, since it writes nothing."""
+    client_id = v.client_key(post.client_message_id, CLIENT_KEY)
+    return await _first(tenant, post.thread_id, policy.sender_key(caller, sub), client_id)
+
+
+async def _insert(tenant: Tenant, values: dict[str, object]) -> Message | None:
+    """The new message; None when a concurrent retry inserted the same key first."""
+    if values.get("client_message_id") is None:
+        return await tenant.create(Message, **values)
+    try:
+        # A savepoint: on PostgreSQL a failed INSERT would otherwise abort the whole transaction.
+        async with in_transaction():
+            return await tenant.create(Message, **values)
+    except IntegrityError:
+        return None
+
+
+async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, post: Post, now: datetime) -> Posted:
+    """sendMessage (the caller passed ``policy.post_refusal`` already)."""
+    body = v.message_body(post.body, BODY)
+    client_id = v.client_key(post.client_message_id, CLIENT_KEY)
+    org = await tenant.organization()
+    thread = await _lock(tenant, caller, post.thread_id)
+    key = policy.sender_key(caller, sub)
+    first = await _first(tenant, thread.id, key, client_id)
+    if first is not None:
+        return Posted(first, thread, created=False)
+    decision = await posting.decide(tenant, caller, thread, post.visibility, now, org)
+    reopened = decision.verdict is policy.Verdict.REOPEN
+    if reopened:
+        thread, _ = await queueing.reopen(tenant, outbox, thread.id, None, now)
+    kind = policy.sender_kind(caller)
+    values: dict[str, object] = dict(
+        thread_id=thread.id,
+        sender_kind=kind,
+        sender_key=key,
+        author_id=caller.agent_id if kind is SenderKind.AGENT else None,
+        visitor_id=caller.visitor_id if kind is SenderKind.VISITOR else None,
+        visibility=post.visibility,
+        body=body,
+        client_message_id=client_id,
+        created_at=now,
+    )
+    message = await _insert(tenant, values)
+    if message is None:
+        raced = await _first(tenant, thread.id, key, client_id)
+        assert raced is not None  # the unique index refused ours: theirs is committed
+        return Posted(raced, thread, created=False)
+    await _touch(thread, message, now)
+    posted = MessagePosted(
+        org=tenant.org,
+        thread_id=thread.id,
+        message_id=message.id,
+        visibility=message.visibility,
+        sender_kind=kind,
+        actor_id=message.author_id,
+    )
+    # The message takes its event's seq: its place in the thread's commit order, and its cursor.
+    outbox.add(posted, stamp=(Message, message.id))
+    return Posted(message, thread, reopened=reopened)
+
+
+async def _touch(thread: Thread, message: Message, now: datetime) -> None:
+    """The thread's conversation columns: updatedAt always, lastVisitorMessageAt, firstResponseAt."""
+    thread.updated_at = now
+    changed = ["updated_at"]
+    if message.sender_kind is SenderKind.VISITOR:
+        thread.last_visitor_message_at = now
+        changed.append("last_visitor_message_at")
+    answers = message.sender_kind is SenderKind.AGENT and message.visibility is MessageVisibility.PUBLIC
+    if answers and thread.assigned_at is not None and thread.first_response_at is None:
+        thread.first_response_at = now
+        changed.append("first_response_at")
+    await thread.save(update_fields=changed)
+
+
+async def mark_read(tenant: Tenant, caller: policy.Caller, thread_id: int, message_id: int | None) -> Thread:
+    """markThreadRead: the calling agent's mark moves forward to ``message_id`` (the newest when None).
+
+    The mark is the message's seq (its place in commit order), like its cursor.
+    """
+    assert caller.agent_id is not None
+    thread = await tenant.get(Thread, thread_id)
+    if thread is None:
+        raise not_found("thread", THREAD)
+    members = await active_collaborators(tenant, thread.id)
+    facts = policy.ThreadFacts(thread.id, thread.status, frozenset(c.agent_id for c in members))
+    if policy.thread_reach(caller, facts) is not policy.Reach.FULL:
+        raise forbidden("you may not read this thread", THREAD)
+    messages = tenant.q(Message).filter(thread_id=thread.id)
+    if message_id is not None:
+        messages = messages.filter(id=message_id)
+    newest = await messages.order_by("-seq").first()
+    if newest is None and message_id is not None:
+        raise not_found("message", MESSAGE)
+    await _move_mark(tenant, caller.agent_id, thread.id, newest.seq or 0 if newest is not None else 0)
+    return thread
+
+
+async def _move_mark(tenant: Tenant, agent_id: int, thread_id: int, upto: int) -> None:
+    """Forward only, so two tabs marking at once never move it back; created on first use."""
+    mark = tenant.q(ReadMark).filter(agent_id=agent_id, thread_id=thread_id)
+    if await mark.filter(seq__lt=upto).update(seq=upto) or await mark.exists():
+        return
+    try:
+        async with in_transaction():
+            await tenant.create(ReadMark, agent_id=agent_id, thread_id=thread_id, seq=upto)
+    except IntegrityError:
+        # Created by a concurrent call: move it (forward only) instead.
+        await mark.filter(seq__lt=upto).update(seq=upto)
