@@ -19,7 +19,7 @@ from switchboard.rules.enums import Role
 from switchboard.rules.policy import Reach
 from switchboard.services import listing
 from switchboard.services import threads as service
-from switchboard.services.pagination import paginate
+from switchboard.services.pagination import keyset_paginate
 
 VISITOR_TOKEN_TTL = 12 * 3600
 
@@ -67,8 +67,10 @@ async def threads(
     query = _query(flt, order)
     names_agent = query.primary_agent_id is not None or query.collaborator_agent_id is not None
     scope = policy.thread_scope(caller, names_agent=names_agent)
-    page = await paginate(listing.threads(ctx.tenant, scope, query), base.page_args(first, after, last, before))
-    return connections.thread_connection(page)
+    sort = listing.thread_sort(query)
+    request = base.keyset_args(first, after, last, before, sort.decode)
+    page = await keyset_paginate(listing.threads(ctx.tenant, scope, query), request, sort)
+    return connections.thread_connection(page, sort)
 
 
 async def start_thread(info: InfoT, data: StartThreadInput) -> StartThreadPayload:

@@ -26,7 +26,7 @@ from switchboard.graphql.types.base import InfoT, Node, gid
 from switchboard.rules import policy
 from switchboard.rules.caps import collaborator_cap
 from switchboard.services import listing
-from switchboard.services.pagination import empty_page, page_of, paginate
+from switchboard.services.pagination import empty_page, keyset_list, keyset_paginate
 from switchboard.services.tenancy import limits_of
 
 if TYPE_CHECKING:
@@ -60,9 +60,11 @@ class Visitor(Node):
     ) -> ThreadConnectionRef:
         ctx = info.context
         caller = await ctx.allow(policy.Op.READ_THREADS)
-        qs = listing.threads(ctx.tenant, policy.thread_scope(caller), listing.ThreadQuery(visitor_id=self.pk))
-        page = await paginate(qs, base.page_args(first, after, last, before))
-        return connections.thread_connection(page)
+        query = listing.ThreadQuery(visitor_id=self.pk)
+        sort = listing.thread_sort(query)
+        request = base.keyset_args(first, after, last, before, sort.decode)
+        page = await keyset_paginate(listing.threads(ctx.tenant, policy.thread_scope(caller), query), request, sort)
+        return connections.thread_connection(page, sort)
 
     @classmethod
     def from_model(cls, row: m.Visitor) -> Visitor:
@@ -171,12 +173,13 @@ class Thread(Node):
         last: int | None = strawberry.UNSET,
         before: str | None = strawberry.UNSET,
     ) -> InviteConnectionRef:
-        request = base.page_args(first, after, last, before)
+        request = base.keyset_args(first, after, last, before, listing.INVITE_SORT.decode)
         items: list[m.Invite] = []
         if policy.shows_identities(await info.context.caller(), self.reach):
             statuses = tuple(sorted({s.value for s in status or []}))
             items = await info.context.loaders.invites_by_thread.load((self.row.id, statuses))
-        return connections.invite_connection(page_of(items, request))
+        # A thread has few invites: the loader reads them all for every thread of a page at once.
+        return connections.invite_connection(keyset_list(items, request, listing.INVITE_SORT))
 
     @strawberry.field(description="The newest queue entry of this thread, if it was ever queued.")
     async def queue_entry(self, info: InfoT) -> QueueEntryRef | None:

@@ -13,7 +13,7 @@ from switchboard.graphql.types.connections import ThreadConnection
 from switchboard.graphql.types.invites import Invite
 from switchboard.rules import policy
 from switchboard.services import listing
-from switchboard.services.pagination import paginate
+from switchboard.services.pagination import keyset_paginate
 
 
 @strawberry.type(description="Who is calling.")
@@ -42,5 +42,7 @@ class Viewer:
         ctx = info.context
         scope = policy.own_threads_scope(await ctx.caller())
         query = listing.ThreadQuery(order="updated_at")
-        page = await paginate(listing.threads(ctx.tenant, scope, query), base.page_args(first, after, last, before))
-        return connections.thread_connection(page)
+        sort = listing.thread_sort(query)
+        request = base.keyset_args(first, after, last, before, sort.decode)
+        page = await keyset_paginate(listing.threads(ctx.tenant, scope, query), request, sort)
+        return connections.thread_connection(page, sort)
