@@ -20,6 +20,26 @@ from switchboard.services.queueing import waiting_order
 from switchboard.services.tenancy import Tenant
 
 M = TypeVar("M", bound=Model)
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
+
+
+def now_or_later(loader: DataLoader[K, V], key: K, convert: Callable[[V], R]) -> R | Awaitable[R]:
+    """``convert`` of the key's value right away when the loader holds it (primed by a list's prefetch, or
+    loaded earlier in the request), else an awaitable of it that batches like any load.
+
+    A sync resolver returning this costs no coroutine, Task or future on the fast
+    path; graphql-core awaits the result only when it is awaitable.
+    """
+    future = loader.cache_map.get(key) if loader.cache else None
+    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+        return convert(future.result())
+
+    async def later() -> R:
+        return convert(await loader.load(key))
+
+    return later()
 
 
 def _by_pk(tenant: Tenant, model: type[M]) -> DataLoader[int, M | None]:

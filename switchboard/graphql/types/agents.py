@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from switchboard import models as m
 from switchboard.graphql.enums import AgentRole, AgentStatus
+from switchboard.graphql.loaders import now_or_later
 from switchboard.graphql.types.base import InfoT, Node, gid
 from switchboard.rules import policy
 
@@ -56,3 +59,20 @@ async def identity(info: InfoT, pk: int | None, reach: policy.Reach = policy.Rea
     if not policy.shows_identities(await info.context.caller(), reach):
         return None
     return await load_agent(info, pk)
+
+
+def _agent_or_none(row: m.Agent | None) -> Agent | None:
+    return Agent.from_model(row) if row is not None else None
+
+
+def agent_now(info: InfoT, pk: int | None) -> Agent | Awaitable[Agent | None] | None:
+    """``load_agent`` for sync resolvers: the agent itself when a list prefetched it, else an awaitable."""
+    return None if pk is None else now_or_later(info.context.loaders.agent, pk, _agent_or_none)
+
+
+def identity_now(info: InfoT, pk: int | None, reach: policy.Reach = policy.Reach.FULL) -> Any:
+    """``identity`` for sync resolvers (the agent, None, or an awaitable of either; graphql-core awaits it)."""
+    caller = info.context.known_caller
+    if caller is None:
+        return identity(info, pk, reach)
+    return agent_now(info, pk) if policy.shows_identities(caller, reach) else None

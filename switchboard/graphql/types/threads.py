@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,13 +21,14 @@ from switchboard.graphql.enums import (
     ThreadStatus,
     VisitorTier,
 )
-from switchboard.graphql.types import base, connections, messages, queues
-from switchboard.graphql.types.agents import Agent, identity, load_agent
+from switchboard.graphql.loaders import now_or_later
+from switchboard.graphql.types import base, connections, messages, queues, thread_lists
+from switchboard.graphql.types.agents import Agent, agent_now, identity_now
 from switchboard.graphql.types.base import InfoT, Node, gid
 from switchboard.rules import policy
 from switchboard.rules.caps import collaborator_cap
 from switchboard.services import listing
-from switchboard.services.pagination import empty_page, keyset_list, keyset_paginate
+from switchboard.services.pagination import empty_page, keyset_list
 from switchboard.services.tenancy import limits_of
 
 if TYPE_CHECKING:
@@ -63,8 +65,9 @@ class Visitor(Node):
         query = listing.ThreadQuery(visitor_id=self.pk)
         sort = listing.thread_sort(query)
         request = base.keyset_args(first, after, last, before, sort.decode)
-        page = await keyset_paginate(listing.threads(ctx.tenant, policy.thread_scope(caller), query), request, sort)
-        return connections.thread_connection(page, sort)
+        return await thread_lists.page(
+            info, listing.threads(ctx.tenant, policy.thread_scope(caller), query), sort, request
+        )
 
     @classmethod
     def from_model(cls, row: m.Visitor) -> Visitor:
@@ -142,21 +145,22 @@ class Thread(Node):
         assert row is not None  # a visitor is deleted with their threads
         return Visitor.from_model(row)
 
+    # Sync resolvers returning the value or an awaitable of it (graphql-core awaits only the latter):
+    # a list prefetches these for its page (``thread_lists``), so they usually cost no coroutine.
     @strawberry.field(description="The agent who owns the thread and talks to the visitor.")
-    async def primary_agent(self, info: InfoT) -> Agent | None:
-        return await identity(info, self.row.primary_agent_id, self.reach)
+    def primary_agent(self, info: InfoT) -> Agent | None:
+        return identity_now(info, self.row.primary_agent_id, self.reach)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The previous primary, kept for sticky routing on reopen.")
-    async def last_primary_agent(self, info: InfoT) -> Agent | None:
-        return await identity(info, self.row.last_primary_agent_id, self.reach)
+    def last_primary_agent(self, info: InfoT) -> Agent | None:
+        return identity_now(info, self.row.last_primary_agent_id, self.reach)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Active collaborators, the primary included; all past ones with includeInactive.")
-    async def collaborators(self, info: InfoT, include_inactive: bool | None = False) -> list[Collaborator]:
-        loaders = info.context.loaders
-        if not policy.shows_identities(await info.context.caller(), self.reach):
-            return []
-        loader = loaders.all_collaborators if include_inactive else loaders.active_collaborators
-        return [Collaborator.from_model(row) for row in await loader.load(self.row.id)]
+    def collaborators(self, info: InfoT, include_inactive: bool | None = False) -> list[Collaborator]:
+        caller = info.context.known_caller
+        if caller is None:
+            return _collaborators_later(info, self, include_inactive)  # type: ignore[return-value]
+        return _collaborators_now(info, self, caller, include_inactive)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Cap on non-primary active collaborators plus open invites.")
     async def collaborator_limit(self, info: InfoT) -> int:
@@ -281,14 +285,13 @@ class Collaborator(Node):
         return await load_thread(info, self.row.thread_id)
 
     @strawberry.field(description="The collaborating agent.")
-    async def agent(self, info: InfoT) -> Agent:
-        found = await load_agent(info, self.row.agent_id)
-        assert found is not None
-        return found
+    def agent(self, info: InfoT) -> Agent:
+        # Never None: an agent with places is never deleted (prefetched by thread lists).
+        return agent_now(info, self.row.agent_id)  # type: ignore[return-value]
 
     @strawberry.field(description="Who invited the agent (null for the first primary).")
-    async def invited_by(self, info: InfoT) -> Agent | None:
-        return await load_agent(info, self.row.invited_by_id)
+    def invited_by(self, info: InfoT) -> Agent | None:
+        return agent_now(info, self.row.invited_by_id)  # type: ignore[return-value]
 
     @classmethod
     def from_model(cls, row: m.Collaborator) -> Collaborator:
@@ -301,3 +304,20 @@ class Collaborator(Node):
             left_at=row.left_at,
             row=row,
         )
+
+
+def _collaborators(rows: list[m.Collaborator]) -> list[Collaborator]:
+    return [Collaborator.from_model(row) for row in rows]
+
+
+def _collaborators_now(info: InfoT, thread: Thread, caller: policy.Caller, include_inactive: bool | None) -> Any:
+    if not policy.shows_identities(caller, thread.reach):
+        return []
+    loaders = info.context.loaders
+    loader = loaders.all_collaborators if include_inactive else loaders.active_collaborators
+    return now_or_later(loader, thread.row.id, _collaborators)
+
+
+async def _collaborators_later(info: InfoT, thread: Thread, include_inactive: bool | None) -> list[Collaborator]:
+    found = _collaborators_now(info, thread, await info.context.caller(), include_inactive)
+    return await found if inspect.isawaitable(found) else found  # type: ignore[no-any-return]

@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from switchboard.graphql.types import base, connections
+from switchboard.graphql.types import base, thread_lists
 from switchboard.graphql.types.agents import Agent
 from switchboard.graphql.types.base import InfoT
 from switchboard.graphql.types.connections import ThreadConnection
 from switchboard.graphql.types.invites import Invite
 from switchboard.rules import policy
 from switchboard.services import listing
-from switchboard.services.pagination import keyset_paginate
 
 
 @strawberry.type(description="Who is calling.")
@@ -44,5 +43,4 @@ class Viewer:
         query = listing.ThreadQuery(order="updated_at")
         sort = listing.thread_sort(query)
         request = base.keyset_args(first, after, last, before, sort.decode)
-        page = await keyset_paginate(listing.threads(ctx.tenant, scope, query), request, sort)
-        return connections.thread_connection(page, sort)
+        return await thread_lists.page(info, listing.threads(ctx.tenant, scope, query), sort, request)
