@@ -32,6 +32,24 @@ class Agent(Node):
     created_at: datetime = strawberry.field(description="When the agent was provisioned.")
 
     @classmethod
+    def from_card(cls, card: dict[str, Any]) -> Agent:
+        """From the columns ``loaders.AGENT_CARD_COLUMNS`` (the same fields as ``from_model``)."""
+        return cls(
+            id=gid("Agent", card["id"]),
+            name=card["name"],
+            email=card["email"],
+            role=card["role"],
+            department=card["department"],
+            skills=list(card["skills"] or []),
+            status=card["status"],
+            max_concurrent_threads=card["max_concurrent_threads"],
+            max_concurrent_collaborations=card["max_concurrent_collaborations"],
+            active_thread_count=card["active_thread_count"],
+            active_collaboration_count=card["active_collaboration_count"],
+            created_at=card["created_at"],
+        )
+
+    @classmethod
     def from_model(cls, row: m.Agent) -> Agent:
         return cls(
             id=gid("Agent", row.id),
@@ -65,9 +83,23 @@ def _agent_or_none(row: m.Agent | None) -> Agent | None:
     return Agent.from_model(row) if row is not None else None
 
 
+def _card_or_none(card: dict[str, Any] | None) -> Agent | None:
+    return Agent.from_card(card) if card is not None else None
+
+
 def agent_now(info: InfoT, pk: int | None) -> Agent | Awaitable[Agent | None] | None:
-    """``load_agent`` for sync resolvers: the agent itself when a list prefetched it, else an awaitable."""
-    return None if pk is None else now_or_later(info.context.loaders.agent, pk, _agent_or_none)
+    """``load_agent`` for sync resolvers: the agent itself when a list prefetched it, else an awaitable.
+
+    A row the request already holds (the caller's, or one a subscription primed as of
+    its event) wins over a card of the same agent; otherwise agents are read as cards
+    (``loaders.AGENT_CARD_COLUMNS``, no Model object).
+    """
+    if pk is None:
+        return None
+    loaders = info.context.loaders
+    if loaders.agent.cache_map.get(pk) is not None:
+        return now_or_later(loaders.agent, pk, _agent_or_none)
+    return now_or_later(loaders.agent_card, pk, _card_or_none)
 
 
 def identity_now(info: InfoT, pk: int | None, reach: policy.Reach = policy.Reach.FULL) -> Any:

@@ -66,7 +66,7 @@ async def prefetch(info: InfoT, rows: list[m.Thread], fields: list[SelectedField
         if any(sub.name == "agent" for place in places for sub in _fields(place.selections)):
             agent_ids.update(c.agent_id for group in groups for c in group)
     if agent_ids:
-        await loaders.agent.load_many(sorted(agent_ids))
+        await loaders.agent_card.load_many(sorted(agent_ids))
 
 
 async def page(info: InfoT, qs: QuerySet[m.Thread], sort: SortKey, request: KeysetRequest) -> ThreadConnection:
