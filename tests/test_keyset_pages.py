@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from tests.collab_support import active_thread, invite_one
 from tests.conftest import Org
+from tests.queue_support import create_queue, enqueue
 
 THREADS = """query($first: Int, $after: String, $last: Int, $before: String) {
   threads(first: $first, after: $after, last: $last, before: $before) {
@@ -81,3 +83,48 @@ async def test_offset_foreign_and_malformed_cursors_are_bad_input(org: Org) -> N
     created_cursor = (await org.data(THREADS, {"first": 1}))["threads"]["pageInfo"]["endCursor"]
     body = await org.gql(ordered, {"after": created_cursor})  # a cursor of another order of the same list
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+ENTRIES = """query($q: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+  queueEntries(filter: {queueId: $q}, first: $first, after: $after, last: $last, before: $before) {
+    totalCount edges { node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } }
+  queue(id: $q) { entries(first: $first, after: $after, last: $last, before: $before) { edges { node { id } } } } }"""
+
+
+async def test_queue_entries_page_in_queue_order_by_cursor(org: Org) -> None:
+    queue = await create_queue(org, "manual", routingStrategy="MANUAL")
+    normal = [(await enqueue(org, queue_id=queue))[1] for _ in range(2)]
+    urgent = (await enqueue(org, queue_id=queue, priority="URGENT"))[1]
+    order = [urgent, *normal]  # URGENT first, then by enqueue time
+    page = await org.data(ENTRIES, {"q": queue, "first": 1})
+    assert [e["node"]["id"] for e in page["queueEntries"]["edges"]] == order[:1]
+    assert [e["node"]["id"] for e in page["queue"]["entries"]["edges"]] == order[:1]
+    cursor = page["queueEntries"]["pageInfo"]["endCursor"]
+    late_urgent = (await enqueue(org, queue_id=queue, priority="URGENT"))[1]  # lands after the cursor's entry
+    rest = await org.data(ENTRIES, {"q": queue, "first": 10, "after": cursor})
+    assert [e["node"]["id"] for e in rest["queueEntries"]["edges"]] == [late_urgent, *normal]
+    assert [e["node"]["id"] for e in rest["queue"]["entries"]["edges"]] == [late_urgent, *normal]
+    assert rest["queueEntries"]["totalCount"] == 4
+    back = await org.data(ENTRIES, {"q": queue, "last": 2, "before": rest["queueEntries"]["pageInfo"]["endCursor"]})
+    assert [e["node"]["id"] for e in back["queueEntries"]["edges"]] == [late_urgent, normal[0]]
+    assert back["queueEntries"]["pageInfo"]["hasPreviousPage"] and back["queueEntries"]["pageInfo"]["hasNextPage"]
+
+
+INVITES = """query($first: Int, $after: String, $last: Int, $before: String) {
+  invites(first: $first, after: $after, last: $last, before: $before) {
+    edges { node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+async def test_invites_page_newest_first_by_cursor(org: Org) -> None:
+    primary = await org.create_agent("Prim")
+    guests = [await org.create_agent(f"G{i}") for i in range(4)]
+    threads = [await active_thread(org, primary) for _ in range(2)]
+    sent = [(await invite_one(org, primary, threads[i % 2], guest))["id"] for i, guest in enumerate(guests[:3])]
+    newest_first = sent[::-1]
+    page = (await org.data(INVITES, {"first": 2}))["invites"]
+    assert [e["node"]["id"] for e in page["edges"]] == newest_first[:2]
+    newer = (await invite_one(org, primary, threads[1], guests[3]))["id"]
+    rest = (await org.data(INVITES, {"first": 5, "after": page["pageInfo"]["endCursor"]}))["invites"]
+    assert [e["node"]["id"] for e in rest["edges"]] == newest_first[2:] and not rest["pageInfo"]["hasNextPage"]
+    ahead = (await org.data(INVITES, {"last": 5, "before": page["pageInfo"]["startCursor"]}))["invites"]
+    assert [e["node"]["id"] for e in ahead["edges"]] == [newer] and not ahead["pageInfo"]["hasPreviousPage"]
