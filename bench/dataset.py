@@ -73,7 +73,9 @@ class Thread:
 _COLUMNS = {
     "organization": "id invite_expiry_seconds collaborator_limit_normal collaborator_limit_vip"
     " collaborator_limit_urgent cross_department_approval max_transfer_attempts"
-    " transfer_rate_limit_per_visitor_per_hour invites_per_agent_per_minute unassign_on_resolve created_at updated_at",
+    " transfer_rate_limit_per_visitor_per_hour invites_per_agent_per_minute unassign_on_resolve created_at updated_at"
+    " service_name reopen_on_visitor_message_seconds messages_per_visitor_per_minute query_cost_budget"
+    " query_cost_restore_per_second",
     "agent": "id org_id name email role department skills status max_concurrent_threads"
     " max_concurrent_collaborations active_thread_count active_collaboration_count last_assigned_at"
     " status_changed_at created_at updated_at",
@@ -150,7 +152,9 @@ class Builder:
 
     def build(self) -> dict[str, Table]:
         start = self.start
-        self.tables["organization"].rows.append((ORG, 300, 3, 5, 7, False, 3, 10, 30, True, start, start))
+        self.tables["organization"].rows.append(
+            (ORG, 300, 3, 5, 7, False, 3, 10, 30, True, start, start, "Support", 86400, 30, 200_000, 5_000)
+        )
         for i in range(self.sizes.visitors):
             tier = self.pick(("NORMAL", "VIP", "ENTERPRISE"), (85, 10, 5))
             self.tiers.append(tier)

@@ -147,3 +147,57 @@ async def test_reading_threads_runs_a_fixed_number_of_statements(app_client: htt
     assert counts[10] == counts[50], counts
     assert counts[50]["admin"] > 3, counts
     assert counts[50]["admin"] <= 20, counts
+
+
+PAGE = """query($after: String) { threads(first: 10, after: $after) { %s
+  edges { node { id invites(first: 1) { edges { cursor node { id } } } } } pageInfo { endCursor hasNextPage } } }"""
+
+
+async def _run(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    seen: list[str] = []
+    reset = _statements.set(seen)
+    try:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {_token('admin', 'admin')}"},
+        )
+    finally:
+        _statements.reset(reset)
+    body = response.json()
+    assert not body.get("errors"), body
+    return seen, body["data"]
+
+
+async def test_a_deep_page_costs_what_the_first_does_and_counts_only_when_asked(app_client: httpx.AsyncClient) -> None:
+    await _seed(45)
+    first, data = await _run(app_client, PAGE % "", {})
+    assert not any("COUNT(" in sql.upper() for sql in first), first
+    ids_seen = [e["node"]["id"] for e in data["threads"]["edges"]]
+    after = data["threads"]["pageInfo"]["endCursor"]
+    for _ in range(3):
+        deep, data = await _run(app_client, PAGE % "", {"after": after})
+        assert len(deep) == len(first), (first, deep)
+        assert "OFFSET" not in deep[0].upper() and "LIMIT" in deep[0].upper()
+        ids_seen += [e["node"]["id"] for e in data["threads"]["edges"]]
+        after = data["threads"]["pageInfo"]["endCursor"]
+    counted, data = await _run(app_client, PAGE % "totalCount", {"after": after})
+    assert len(counted) == len(first) + 1 and data["threads"]["totalCount"] == 45
+    assert len(data["threads"]["edges"]) == 5 and not data["threads"]["pageInfo"]["hasNextPage"]
+    assert len(set(ids_seen)) == 40
+
+
+async def test_a_threads_invites_page_by_cursor(app_client: httpx.AsyncClient) -> None:
+    await _seed(1)
+    query = """query($after: String, $before: String) { threads(first: 1) { edges { node {
+      invites(first: 1, after: $after) { totalCount edges { cursor node { status } } pageInfo { hasNextPage } }
+      back: invites(last: 1, before: $before) { edges { node { status } } pageInfo { hasPreviousPage } } } } } }"""
+    _, data = await _run(app_client, query, {})
+    node = data["threads"]["edges"][0]["node"]
+    newest = node["invites"]["edges"][0]
+    assert node["invites"]["totalCount"] == 2 and node["invites"]["pageInfo"]["hasNextPage"]
+    _, data = await _run(app_client, query, {"after": newest["cursor"], "before": newest["cursor"]})
+    node = data["threads"]["edges"][0]["node"]
+    (older,) = node["invites"]["edges"]
+    assert older["node"]["status"] != newest["node"]["status"] and not node["invites"]["pageInfo"]["hasNextPage"]
+    assert node["back"]["edges"] == [] and not node["back"]["pageInfo"]["hasPreviousPage"]

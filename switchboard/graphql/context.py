@@ -107,6 +107,11 @@ class Context:
             self._agent = agent
         return self._agent
 
+    @property
+    def known_caller(self) -> policy.Caller | None:
+        """The caller if ``caller()`` has run in this request (sync resolvers decide on it without awaiting)."""
+        return self._caller
+
     async def caller(self) -> policy.Caller:
         """The caller as the access policy sees them (an agent's row is read once per request)."""
         if self._caller is None:

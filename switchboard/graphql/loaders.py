@@ -20,6 +20,26 @@ from switchboard.services.queueing import waiting_order
 from switchboard.services.tenancy import Tenant
 
 M = TypeVar("M", bound=Model)
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
+
+
+def now_or_later(loader: DataLoader[K, V], key: K, convert: Callable[[V], R]) -> R | Awaitable[R]:
+    """``convert`` of the key's value right away when the loader holds it (primed by a list's prefetch, or
+    loaded earlier in the request), else an awaitable of it that batches like any load.
+
+    A sync resolver returning this costs no coroutine, Task or future on the fast
+    path; graphql-core awaits the result only when it is awaitable.
+    """
+    future = loader.cache_map.get(key) if loader.cache else None
+    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+        return convert(future.result())
+
+    async def later() -> R:
+        return convert(await loader.load(key))
+
+    return later()
 
 
 def _by_pk(tenant: Tenant, model: type[M]) -> DataLoader[int, M | None]:
@@ -39,6 +59,34 @@ def _grouped(
         for row in rows:
             groups[getattr(row, column)].append(row)
         return [groups.get(k, []) for k in keys]
+
+    return DataLoader(load_fn=load)
+
+
+# The columns the Agent type shows: what a list's agents are read with (no Model object per row).
+AGENT_CARD_COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "role",
+    "department",
+    "skills",
+    "status",
+    "max_concurrent_threads",
+    "max_concurrent_collaborations",
+    "active_thread_count",
+    "active_collaboration_count",
+    "created_at",
+)
+
+
+def _agent_cards(tenant: Tenant) -> DataLoader[int, dict[str, Any] | None]:
+    """Agents as dicts of ``AGENT_CARD_COLUMNS``: a third cheaper than Models for a page's 30-odd agents."""
+
+    async def load(keys: Sequence[int]) -> list[dict[str, Any] | None]:
+        rows = await tenant.q(m.Agent).filter(id__in=list(set(keys))).values(*AGENT_CARD_COLUMNS)
+        found = {row["id"]: row for row in rows}
+        return [found.get(k) for k in keys]
 
     return DataLoader(load_fn=load)
 
@@ -150,6 +198,8 @@ class Loaders:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
         self.agent = _by_pk(tenant, m.Agent)
+        # Agents shown in lists (prefetched by thread lists); ``agent`` stays the one the policy reads.
+        self.agent_card = _agent_cards(tenant)
         self.visitor = _by_pk(tenant, m.Visitor)
         self.thread = _by_pk(tenant, m.Thread)
         self.collaborator = _by_pk(tenant, m.Collaborator)

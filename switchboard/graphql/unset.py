@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from strawberry.extensions import FieldExtension
@@ -26,22 +26,21 @@ def clean(value: Any) -> Any:
 
 
 class UnsetToNone(FieldExtension):
-    """Runs after strawberry has built the input objects, before the resolver."""
+    """Runs after strawberry has built the input objects, before the resolver.
+
+    Only ``map_arguments``, a plain call during argument conversion: an extension
+    with ``resolve``/``resolve_async`` would put every field with arguments on
+    strawberry's extension chain (a coroutine more per async field).
+    """
 
     def __init__(self, names: Iterable[str]) -> None:
         self.names = tuple(names)
 
-    def _kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def map_arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         # Omitted arguments are absent here; the Python default (UNSET) would apply.
         out: dict[str, Any] = dict.fromkeys(self.names)
         out.update((k, clean(v)) for k, v in kwargs.items())
         return out
-
-    def resolve(self, next_: Callable[..., Any], source: Any, info: Any, **kwargs: Any) -> Any:
-        return next_(source, info, **self._kwargs(kwargs))
-
-    async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Any, **kwargs: Any) -> Any:
-        return await next_(source, info, **self._kwargs(kwargs))
 
 
 def install(types: Iterable[type]) -> None:

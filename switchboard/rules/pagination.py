@@ -1,10 +1,13 @@
-"""Relay pagination as plain arithmetic: offset cursors and the window a page selects."""
+"""Relay pagination by keyset: cursors carry a row's sort key, so pages never shift when rows arrive."""
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from switchboard.rules.problems import BadArgument
 
@@ -12,61 +15,23 @@ MAX_PAGE = 100
 DEFAULT_PAGE = 20
 
 
-@dataclass(frozen=True)
-class PageRequest:
-    """first/after/last/before, checked, cursors turned into offsets."""
-
-    first: int | None = None
-    after: int | None = None
-    last: int | None = None
-    before: int | None = None
-
-    def window(self, total: int) -> tuple[int, int]:
-        """The [start, stop) slice this request selects among ``total`` rows."""
-        start = self.after + 1 if self.after is not None else 0
-        stop = min(self.before, total) if self.before is not None else total
-        start = min(start, stop)
-        first, last = self.first, self.last
-        if first is None and last is None:
-            first = DEFAULT_PAGE
-        if first is not None:
-            stop = min(stop, start + first)
-        if last is not None:
-            start = max(start, stop - last)
-        return start, stop
-
-
-def cursor_for(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
-
-
-def offset_of(cursor: str) -> int:
-    try:
-        kind, value = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)
-        offset = int(value)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadArgument(f"malformed cursor {cursor!r}") from exc
-    if kind != "o" or offset < 0:
-        raise BadArgument(f"malformed cursor {cursor!r}")
-    return offset
-
-
 # ---------------------------------------------------------------- keyset pages
 
 
 @dataclass(frozen=True)
 class KeysetRequest:
-    """first/after/last/before over a list ordered by one unique integer key (ascending).
+    """first/after/last/before over a list in a total order (``SortKey``, or one unique integer key).
 
-    The cursor is the row's key itself, so a page fetched after (or before) it
-    neither repeats nor skips rows however many were added elsewhere, and a deep
-    page costs what the first does.
+    ``after``/``before`` are the sort key of a row (an int for a one-column key,
+    a tuple otherwise), so a page fetched after (or before) it neither repeats
+    nor skips rows however many were added elsewhere, and a deep page costs
+    what the first does.
     """
 
     first: int | None = None
-    after: int | None = None
+    after: Any = None
     last: int | None = None
-    before: int | None = None
+    before: Any = None
 
     @property
     def backward(self) -> bool:
@@ -108,7 +73,7 @@ def keyset_request(
     after: str | None,
     last: int | None,
     before: str | None,
-    decode: Callable[[str], int] = key_of,
+    decode: Callable[[str], Any] = key_of,
 ) -> KeysetRequest:
     """Check a keyset connection's arguments; ``BadArgument`` when one is out of range or malformed.
 
@@ -126,12 +91,49 @@ def keyset_request(
         raise BadArgument(str(exc)) from exc
 
 
-def page_request(first: int | None, after: str | None, last: int | None, before: str | None) -> PageRequest:
-    """Check a connection's arguments; ``BadArgument`` when one is out of range or malformed."""
-    _check_sizes(first, last)
-    return PageRequest(
-        first=first,
-        after=offset_of(after) if after else None,
-        last=last,
-        before=offset_of(before) if before else None,
-    )
+@dataclass(frozen=True)
+class SortKey:
+    """A list's order for keyset pages: its columns, the last one unique (the id), all in one direction.
+
+    Cursors carry the values of these columns (ints and datetimes) and ``name``,
+    so a cursor of another list, or of another order of the same list, is
+    refused instead of silently paging from a meaningless place.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    descending: bool = False
+
+    def values(self, row: object) -> tuple[Any, ...]:
+        return tuple(getattr(row, column) for column in self.columns)
+
+    def cursor(self, values: tuple[Any, ...]) -> str:
+        plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+        payload = json.dumps([self.name, plain], separators=(",", ":"))
+        return base64.urlsafe_b64encode(f"s:{payload}".encode()).decode()
+
+    def decode(self, cursor: str) -> tuple[Any, ...]:
+        """The sort key a cursor of this list carries; ``BadArgument`` for anything else."""
+        try:
+            kind, payload = base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)
+            name, plain = json.loads(payload) if kind == "s" else (None, None)
+        except (ValueError, UnicodeDecodeError, TypeError) as exc:
+            raise BadArgument(f"malformed cursor {cursor!r}") from exc
+        if kind != "s" or not isinstance(plain, list) or len(plain) != len(self.columns):
+            raise BadArgument(f"malformed cursor {cursor!r}")
+        if name != self.name:
+            raise BadArgument(f"cursor {cursor!r} belongs to another list or order")
+        return tuple(_value(v, cursor) for v in plain)
+
+
+def _value(plain: object, cursor: str) -> Any:
+    if isinstance(plain, int) and not isinstance(plain, bool):
+        return plain
+    if isinstance(plain, str):
+        try:
+            moment = datetime.fromisoformat(plain)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment
+    raise BadArgument(f"malformed cursor {cursor!r}")

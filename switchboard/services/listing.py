@@ -23,6 +23,7 @@ from switchboard.rules.enums import (
     TransferTrigger,
 )
 from switchboard.rules.invites import ANSWERABLE
+from switchboard.rules.pagination import SortKey
 from switchboard.rules.policy import Scope
 from switchboard.services.tenancy import Tenant
 
@@ -38,6 +39,12 @@ class ThreadQuery:
     created_before: datetime | None = None
     order: str = "created_at"
     descending: bool = True
+
+
+def thread_sort(query: ThreadQuery) -> SortKey:
+    """The order of a thread list, for its keyset cursors (the same as ``threads``' ORDER BY)."""
+    direction = "desc" if query.descending else "asc"
+    return SortKey(f"Thread.{query.order}.{direction}", (query.order, "id"), query.descending)
 
 
 def threads(tenant: Tenant, scope: Scope, query: ThreadQuery) -> QuerySet[Thread]:
@@ -57,8 +64,7 @@ def threads(tenant: Tenant, scope: Scope, query: ThreadQuery) -> QuerySet[Thread
         qs = qs.filter(created_at__gte=query.created_after)
     if query.created_before is not None:
         qs = qs.filter(created_at__lt=query.created_before)
-    column = query.order
-    return qs.order_by(f"-{column}", "-id") if query.descending else qs.order_by(column, "id")
+    return qs.order_by(*(f"-{c}" if query.descending else c for c in thread_sort(query).columns))
 
 
 @dataclass
@@ -69,6 +75,9 @@ class EntryQuery:
     triggers: list[TransferTrigger] | None = None
     enqueued_after: datetime | None = None
     enqueued_before: datetime | None = None
+
+
+ENTRY_SORT = SortKey("QueueEntry.queue_order", order.ORDER_COLUMNS)
 
 
 def entries(tenant: Tenant, scope: Scope, query: EntryQuery) -> QuerySet[QueueEntry]:
@@ -86,7 +95,7 @@ def entries(tenant: Tenant, scope: Scope, query: EntryQuery) -> QuerySet[QueueEn
         qs = qs.filter(enqueued_at__gte=query.enqueued_after)
     if query.enqueued_before is not None:
         qs = qs.filter(enqueued_at__lt=query.enqueued_before)
-    return qs.order_by(*order.ORDER_COLUMNS)
+    return qs.order_by(*ENTRY_SORT.columns)
 
 
 @dataclass
@@ -98,6 +107,9 @@ class InviteQuery:
     thread_id: int | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+
+
+INVITE_SORT = SortKey("Invite.created_at.desc", ("created_at", "id"), descending=True)
 
 
 def invites(tenant: Tenant, scope: Scope, query: InviteQuery) -> QuerySet[Invite]:
@@ -115,7 +127,7 @@ def invites(tenant: Tenant, scope: Scope, query: InviteQuery) -> QuerySet[Invite
         qs = qs.filter(created_at__gte=query.created_after)
     if query.created_before is not None:
         qs = qs.filter(created_at__lt=query.created_before)
-    return qs.order_by("-created_at", "-id")
+    return qs.order_by("-created_at", "-id")  # INVITE_SORT
 
 
 async def pending_invites(tenant: Tenant, agent_id: int, now: datetime) -> list[Invite]:
@@ -132,6 +144,9 @@ class AgentQuery:
     skill: str | None = None
 
 
+AGENT_SORT = SortKey("Agent.created_at.asc", ("created_at", "id"))
+
+
 async def agents(tenant: Tenant, query: AgentQuery) -> QuerySet[Agent]:
     qs = tenant.q(Agent)
     if query.statuses:
@@ -145,4 +160,4 @@ async def agents(tenant: Tenant, query: AgentQuery) -> QuerySet[Agent]:
         # between SQLite and PostgreSQL. Agents per organization are few.
         matching = [a.id for a in await qs.only("id", "skills") if query.skill in (a.skills or [])]
         qs = tenant.q(Agent).filter(id__in=matching)
-    return qs.order_by("created_at", "id")
+    return qs.order_by(*AGENT_SORT.columns)

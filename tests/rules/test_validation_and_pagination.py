@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from switchboard.rules import validation as v
@@ -10,11 +12,9 @@ from switchboard.rules.pagination import (
     DEFAULT_PAGE,
     MAX_PAGE,
     KeysetRequest,
-    PageRequest,
-    cursor_for,
+    SortKey,
     keyset_cursor,
     keyset_request,
-    page_request,
 )
 from switchboard.rules.problems import BadArgument, DomainError
 
@@ -69,14 +69,18 @@ def test_transfer_context() -> None:
 
 
 def test_pages() -> None:
-    assert PageRequest().window(100) == (0, DEFAULT_PAGE)
-    assert page_request(10, cursor_for(4), None, None).window(100) == (5, 15)
-    assert page_request(None, None, 3, cursor_for(10)).window(100) == (7, 10)
-    assert page_request(5, cursor_for(98), None, None).window(100) == (99, 100)
+    sort = SortKey("Thread.created_at.desc", ("created_at", "id"), descending=True)
+    key = (datetime(2026, 12, 2, 3, 4, 5, 678901, tzinfo=UTC), 42)
+    assert KeysetRequest().size == DEFAULT_PAGE
+    request = keyset_request(10, sort.cursor(key), None, None, sort.decode)
+    assert (request.after, request.size, request.backward) == (key, 10, False)
+    request = keyset_request(None, None, 3, sort.cursor(key), sort.decode)
+    assert (request.before, request.size, request.backward) == (key, 3, True)
     with pytest.raises(BadArgument):
-        page_request(MAX_PAGE + 1, None, None, None)
-    with pytest.raises(BadArgument):
-        page_request(None, "not-a-cursor", None, None)
+        keyset_request(MAX_PAGE + 1, None, None, None, sort.decode)
+    for bad in ("not-a-cursor", "bzo1", "czoxNQ==", SortKey("Invite.created_at.desc", sort.columns).cursor(key)):
+        with pytest.raises(BadArgument):
+            keyset_request(None, bad, None, None, sort.decode)
 
 
 def test_message_bodies_and_keys() -> None:
@@ -99,6 +103,6 @@ def test_keyset_requests() -> None:
     assert backward.backward and backward.size == 5 and backward.before == 40
     assert keyset_request(3, None, 2, None).size == 3  # first wins the read, last trims it
     assert keyset_request(None, "e12", None, None, decode=lambda c: int(c[1:])).after == 12
-    for bad in ((MAX_PAGE + 1, None), (None, "garbage"), (None, cursor_for(3))):
+    for bad in ((MAX_PAGE + 1, None), (None, "garbage"), (None, SortKey("Thread.id", ("id",)).cursor((3,)))):
         with pytest.raises(BadArgument):
             keyset_request(bad[0], bad[1], None, None)

@@ -17,7 +17,7 @@ from switchboard.rules.enums import AgentStatus
 from switchboard.rules.problems import Problem, invalid
 from switchboard.services import agents as service
 from switchboard.services import listing
-from switchboard.services.pagination import paginate
+from switchboard.services.pagination import keyset_paginate
 
 AGENT = ("agent_id",)
 
@@ -41,7 +41,8 @@ async def agents(
             role=flt.role,
             skill=arg_text(flt.skill, "skill"),
         )
-    page = await paginate(await listing.agents(ctx.tenant, query), base.page_args(first, after, last, before))
+    request = base.keyset_args(first, after, last, before, listing.AGENT_SORT.decode)
+    page = await keyset_paginate(await listing.agents(ctx.tenant, query), request, listing.AGENT_SORT)
     return connections.agent_connection(page)
 
 

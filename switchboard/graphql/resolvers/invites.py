@@ -34,7 +34,7 @@ from switchboard.rules.problems import DomainError, Problem, invalid
 from switchboard.runtime.ratelimit import Grant
 from switchboard.services import answers, listing
 from switchboard.services import invites as service
-from switchboard.services.pagination import paginate
+from switchboard.services.pagination import keyset_paginate
 
 INVITE = ("invite_id",)
 
@@ -62,8 +62,9 @@ async def invites(
             created_after=flt.created_after,
             created_before=flt.created_before,
         )
+    request = base.keyset_args(first, after, last, before, listing.INVITE_SORT.decode)
     qs = listing.invites(ctx.tenant, policy.invite_scope(caller), query)
-    page = await paginate(qs, base.page_args(first, after, last, before))
+    page = await keyset_paginate(qs, request, listing.INVITE_SORT)
     return connections.invite_connection(page)
 
 

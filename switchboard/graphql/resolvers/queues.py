@@ -32,7 +32,7 @@ from switchboard.models import Thread as ThreadRow
 from switchboard.rules import policy
 from switchboard.rules.problems import DomainError
 from switchboard.services import entries, listing, queue_config, queueing
-from switchboard.services.pagination import paginate
+from switchboard.services.pagination import keyset_paginate
 
 ENTRY = ("queue_entry_id",)
 
@@ -110,8 +110,9 @@ async def queue_entries(
             enqueued_after=flt.enqueued_after,
             enqueued_before=flt.enqueued_before,
         )
+    request = base.keyset_args(first, after, last, before, listing.ENTRY_SORT.decode)
     qs = listing.entries(ctx.tenant, policy.entry_scope(caller), query)
-    page = await paginate(qs, base.page_args(first, after, last, before))
+    page = await keyset_paginate(qs, request, listing.ENTRY_SORT)
     return connections.entry_connection(page)
 
 

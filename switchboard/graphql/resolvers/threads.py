@@ -8,7 +8,7 @@ from switchboard.graphql.errors import Forbidden
 from switchboard.graphql.inputs import SortDirection, StartThreadInput, ThreadFilter, ThreadOrder
 from switchboard.graphql.payloads import StartThreadPayload, errors_of
 from switchboard.graphql.resolvers.common import arg_pk, optional_arg_pk, run
-from switchboard.graphql.types import base, connections
+from switchboard.graphql.types import base, thread_lists
 from switchboard.graphql.types.base import InfoT
 from switchboard.graphql.types.connections import ThreadConnection
 from switchboard.graphql.types.threads import Thread
@@ -19,7 +19,6 @@ from switchboard.rules.enums import Role
 from switchboard.rules.policy import Reach
 from switchboard.services import listing
 from switchboard.services import threads as service
-from switchboard.services.pagination import paginate
 
 VISITOR_TOKEN_TTL = 12 * 3600
 
@@ -67,8 +66,9 @@ async def threads(
     query = _query(flt, order)
     names_agent = query.primary_agent_id is not None or query.collaborator_agent_id is not None
     scope = policy.thread_scope(caller, names_agent=names_agent)
-    page = await paginate(listing.threads(ctx.tenant, scope, query), base.page_args(first, after, last, before))
-    return connections.thread_connection(page)
+    sort = listing.thread_sort(query)
+    request = base.keyset_args(first, after, last, before, sort.decode)
+    return await thread_lists.page(info, listing.threads(ctx.tenant, scope, query), sort, request)
 
 
 async def start_thread(info: InfoT, data: StartThreadInput) -> StartThreadPayload:

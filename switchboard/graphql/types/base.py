@@ -11,9 +11,9 @@ from strawberry.types import Info
 from switchboard import models as m
 from switchboard.graphql.errors import BadInput
 from switchboard.rules import ids, policy
-from switchboard.rules.pagination import KeysetRequest, PageRequest, cursor_for, keyset_request, page_request
+from switchboard.rules.pagination import KeysetRequest, SortKey, keyset_request
 from switchboard.rules.problems import BadArgument
-from switchboard.services.pagination import Page
+from switchboard.services.pagination import KeysetPage
 
 if TYPE_CHECKING:
     from switchboard.graphql.context import Context
@@ -42,16 +42,8 @@ def gid(type_name: str, pk: int) -> strawberry.ID:
     return strawberry.ID(ids.encode(type_name, pk))
 
 
-def page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> PageRequest:
-    """A connection's arguments, checked; a bad one is a top-level BAD_USER_INPUT error."""
-    try:
-        return page_request(first, after, last, before)
-    except BadArgument as exc:
-        raise BadInput(str(exc)) from exc
-
-
 def keyset_args(
-    first: int | None, after: str | None, last: int | None, before: str | None, decode: Callable[[str], int]
+    first: int | None, after: str | None, last: int | None, before: str | None, decode: Callable[[str], Any]
 ) -> KeysetRequest:
     """A keyset connection's arguments, checked; a bad one is a top-level BAD_USER_INPUT error."""
     try:
@@ -61,11 +53,14 @@ def keyset_args(
 
 
 def connection(
-    page: Page[Any], conn_cls: Callable[..., C], edge_cls: Callable[..., Any], convert: Callable[[Any], Any]
+    page: KeysetPage[Any],
+    sort: SortKey,
+    conn_cls: Callable[..., C],
+    edge_cls: Callable[..., Any],
+    convert: Callable[[Any], Any],
 ) -> C:
-    edges = [
-        edge_cls(cursor=cursor_for(o), node=convert(item)) for o, item in zip(page.offsets, page.items, strict=True)
-    ]
+    """A connection of a keyset page; its totalCount is counted only if selected (``count_total``)."""
+    edges = [edge_cls(cursor=sort.cursor(k), node=convert(item)) for k, item in zip(page.keys, page.items, strict=True)]
     return conn_cls(
         edges=edges,
         page_info=PageInfo(
@@ -74,8 +69,13 @@ def connection(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=page.total,
+        page=page,
     )
+
+
+async def count_total(root: Any) -> int:
+    """The resolver of a connection's totalCount: the COUNT runs only when the field is selected."""
+    return await root.page.total()
 
 
 async def thread_facts(info: InfoT, row: m.Thread) -> policy.ThreadFacts:

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from switchboard.graphql.types import agents, invites, queues, threads
-from switchboard.graphql.types.base import PageInfo, connection
-from switchboard.services.pagination import Page
+from switchboard.graphql.types.base import PageInfo, connection, count_total
+from switchboard.rules.pagination import SortKey
+from switchboard.services.listing import AGENT_SORT, ENTRY_SORT, INVITE_SORT
+from switchboard.services.pagination import KeysetPage
 
 if TYPE_CHECKING:
     from switchboard.graphql.types.agents import Agent
@@ -20,6 +22,7 @@ AgentRef = Annotated["Agent", strawberry.lazy("switchboard.graphql.types.agents"
 InviteRef = Annotated["Invite", strawberry.lazy("switchboard.graphql.types.invites")]
 QueueEntryRef = Annotated["QueueEntry", strawberry.lazy("switchboard.graphql.types.queues")]
 ThreadRef = Annotated["Thread", strawberry.lazy("switchboard.graphql.types.threads")]
+TOTAL = "Exact number of items in the whole list (counted only when selected)."
 
 
 @strawberry.type(description="A thread in a connection.")
@@ -32,7 +35,8 @@ class ThreadEdge:
 class ThreadConnection:
     edges: list[ThreadEdge] = strawberry.field(description="The page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
-    total_count: int = strawberry.field(description="Exact number of items in the whole list.")
+    page: strawberry.Private[KeysetPage[Any]]
+    total_count: int = strawberry.field(resolver=count_total, description=TOTAL)
 
 
 @strawberry.type(description="An invite in a connection.")
@@ -45,7 +49,8 @@ class InviteEdge:
 class InviteConnection:
     edges: list[InviteEdge] = strawberry.field(description="The page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
-    total_count: int = strawberry.field(description="Exact number of items in the whole list.")
+    page: strawberry.Private[KeysetPage[Any]]
+    total_count: int = strawberry.field(resolver=count_total, description=TOTAL)
 
 
 @strawberry.type(description="An agent in a connection.")
@@ -58,7 +63,8 @@ class AgentEdge:
 class AgentConnection:
     edges: list[AgentEdge] = strawberry.field(description="The page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
-    total_count: int = strawberry.field(description="Exact number of items in the whole list.")
+    page: strawberry.Private[KeysetPage[Any]]
+    total_count: int = strawberry.field(resolver=count_total, description=TOTAL)
 
 
 @strawberry.type(description="A queue entry in a connection.")
@@ -71,20 +77,21 @@ class QueueEntryEdge:
 class QueueEntryConnection:
     edges: list[QueueEntryEdge] = strawberry.field(description="The page.")
     page_info: PageInfo = strawberry.field(description="Where the page sits.")
-    total_count: int = strawberry.field(description="Exact number of items in the whole list.")
+    page: strawberry.Private[KeysetPage[Any]]
+    total_count: int = strawberry.field(resolver=count_total, description=TOTAL)
 
 
-def thread_connection(page: Page[Any]) -> ThreadConnection:
-    return connection(page, ThreadConnection, ThreadEdge, threads.Thread.from_model)
+def thread_connection(page: KeysetPage[Any], sort: SortKey) -> ThreadConnection:
+    return connection(page, sort, ThreadConnection, ThreadEdge, threads.Thread.from_model)
 
 
-def invite_connection(page: Page[Any]) -> InviteConnection:
-    return connection(page, InviteConnection, InviteEdge, invites.Invite.from_model)
+def invite_connection(page: KeysetPage[Any]) -> InviteConnection:
+    return connection(page, INVITE_SORT, InviteConnection, InviteEdge, invites.Invite.from_model)
 
 
-def agent_connection(page: Page[Any]) -> AgentConnection:
-    return connection(page, AgentConnection, AgentEdge, agents.Agent.from_model)
+def agent_connection(page: KeysetPage[Any]) -> AgentConnection:
+    return connection(page, AGENT_SORT, AgentConnection, AgentEdge, agents.Agent.from_model)
 
 
-def entry_connection(page: Page[Any]) -> QueueEntryConnection:
-    return connection(page, QueueEntryConnection, QueueEntryEdge, queues.QueueEntry.from_model)
+def entry_connection(page: KeysetPage[Any]) -> QueueEntryConnection:
+    return connection(page, ENTRY_SORT, QueueEntryConnection, QueueEntryEdge, queues.QueueEntry.from_model)

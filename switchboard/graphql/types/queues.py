@@ -23,7 +23,7 @@ from switchboard.rules import policy
 from switchboard.rules.estimates import QueueFigures, estimate
 from switchboard.services import listing
 from switchboard.services.estimates import queue_figures
-from switchboard.services.pagination import paginate
+from switchboard.services.pagination import keyset_paginate
 
 if TYPE_CHECKING:
     from switchboard.graphql.types.connections import QueueEntryConnection
@@ -96,8 +96,9 @@ class Queue(Node):
         ctx = info.context
         caller = await ctx.allow(policy.Op.READ_THREADS)
         query = listing.EntryQuery(queue_id=self.row.id, statuses=status)
-        request = base.page_args(first, after, last, before)
-        page = await paginate(listing.entries(ctx.tenant, policy.entry_scope(caller), query), request)
+        request = base.keyset_args(first, after, last, before, listing.ENTRY_SORT.decode)
+        qs = listing.entries(ctx.tenant, policy.entry_scope(caller), query)
+        page = await keyset_paginate(qs, request, listing.ENTRY_SORT)
         return connections.entry_connection(page)
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,15 +21,16 @@ from switchboard.graphql.enums import (
     ThreadStatus,
     VisitorTier,
 )
-from switchboard.graphql.types import base, connections, messages, queues
-from switchboard.graphql.types.agents import Agent, identity, load_agent
+from switchboard.graphql.loaders import now_or_later
+from switchboard.graphql.types import base, connections, messages, queues, thread_lists
+from switchboard.graphql.types.agents import Agent, agent_now, identity_now
 from switchboard.graphql.types.base import InfoT, Node, gid
 from switchboard.rules import policy
 from switchboard.rules.caps import MAX_ACTIVE_COLLABORATORS as MAX_ACTIVE
 from switchboard.rules.caps import MAX_LISTED_COLLABORATORS as MAX_LISTED
 from switchboard.rules.caps import collaborator_cap, listed_collaborators
 from switchboard.services import listing
-from switchboard.services.pagination import empty_page, page_of, paginate
+from switchboard.services.pagination import empty_page, keyset_list
 from switchboard.services.tenancy import limits_of
 
 if TYPE_CHECKING:
@@ -62,9 +64,12 @@ class Visitor(Node):
     ) -> ThreadConnectionRef:
         ctx = info.context
         caller = await ctx.allow(policy.Op.READ_THREADS)
-        qs = listing.threads(ctx.tenant, policy.thread_scope(caller), listing.ThreadQuery(visitor_id=self.pk))
-        page = await paginate(qs, base.page_args(first, after, last, before))
-        return connections.thread_connection(page)
+        query = listing.ThreadQuery(visitor_id=self.pk)
+        sort = listing.thread_sort(query)
+        request = base.keyset_args(first, after, last, before, sort.decode)
+        return await thread_lists.page(
+            info, listing.threads(ctx.tenant, policy.thread_scope(caller), query), sort, request
+        )
 
     @classmethod
     def from_model(cls, row: m.Visitor) -> Visitor:
@@ -142,24 +147,22 @@ class Thread(Node):
         assert row is not None  # a visitor is deleted with their threads
         return Visitor.from_model(row)
 
+    # Sync resolvers returning the value or an awaitable of it (graphql-core awaits only the latter):
+    # a list prefetches these for its page (``thread_lists``), so they usually cost no coroutine.
     @strawberry.field(description="The agent who owns the thread and talks to the visitor.")
-    async def primary_agent(self, info: InfoT) -> Agent | None:
-        return await identity(info, self.row.primary_agent_id, self.reach)
+    def primary_agent(self, info: InfoT) -> Agent | None:
+        return identity_now(info, self.row.primary_agent_id, self.reach)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The previous primary, kept for sticky routing on reopen.")
-    async def last_primary_agent(self, info: InfoT) -> Agent | None:
-        return await identity(info, self.row.last_primary_agent_id, self.reach)
+    def last_primary_agent(self, info: InfoT) -> Agent | None:
+        return identity_now(info, self.row.last_primary_agent_id, self.reach)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Active collaborators, the primary included; all past ones with includeInactive.")
-    async def collaborators(self, info: InfoT, include_inactive: bool | None = False) -> list[Collaborator]:
-        loaders = info.context.loaders
-        if not policy.shows_identities(await info.context.caller(), self.reach):
-            return []
-        if include_inactive:
-            rows = listed_collaborators(await loaders.all_collaborators.load(self.row.id), _active, MAX_LISTED)
-        else:
-            rows = (await loaders.active_collaborators.load(self.row.id))[:MAX_ACTIVE]
-        return [Collaborator.from_model(row) for row in rows]
+    def collaborators(self, info: InfoT, include_inactive: bool | None = False) -> list[Collaborator]:
+        caller = info.context.known_caller
+        if caller is None:
+            return _collaborators_later(info, self, include_inactive)  # type: ignore[return-value]
+        return _collaborators_now(info, self, caller, include_inactive)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Cap on non-primary active collaborators plus open invites.")
     async def collaborator_limit(self, info: InfoT) -> int:
@@ -176,12 +179,13 @@ class Thread(Node):
         last: int | None = strawberry.UNSET,
         before: str | None = strawberry.UNSET,
     ) -> InviteConnectionRef:
-        request = base.page_args(first, after, last, before)
+        request = base.keyset_args(first, after, last, before, listing.INVITE_SORT.decode)
         items: list[m.Invite] = []
         if policy.shows_identities(await info.context.caller(), self.reach):
             statuses = tuple(sorted({s.value for s in status or []}))
             items = await info.context.loaders.invites_by_thread.load((self.row.id, statuses))
-        return connections.invite_connection(page_of(items, request))
+        # A thread has few invites: the loader reads them all for every thread of a page at once.
+        return connections.invite_connection(keyset_list(items, request, listing.INVITE_SORT))
 
     @strawberry.field(description="The newest queue entry of this thread, if it was ever queued.")
     async def queue_entry(self, info: InfoT) -> QueueEntryRef | None:
@@ -283,14 +287,13 @@ class Collaborator(Node):
         return await load_thread(info, self.row.thread_id)
 
     @strawberry.field(description="The collaborating agent.")
-    async def agent(self, info: InfoT) -> Agent:
-        found = await load_agent(info, self.row.agent_id)
-        assert found is not None
-        return found
+    def agent(self, info: InfoT) -> Agent:
+        # Never None: an agent with places is never deleted (prefetched by thread lists).
+        return agent_now(info, self.row.agent_id)  # type: ignore[return-value]
 
     @strawberry.field(description="Who invited the agent (null for the first primary).")
-    async def invited_by(self, info: InfoT) -> Agent | None:
-        return await load_agent(info, self.row.invited_by_id)
+    def invited_by(self, info: InfoT) -> Agent | None:
+        return agent_now(info, self.row.invited_by_id)  # type: ignore[return-value]
 
     @classmethod
     def from_model(cls, row: m.Collaborator) -> Collaborator:
@@ -307,3 +310,26 @@ class Collaborator(Node):
 
 def _active(row: m.Collaborator) -> bool:
     return bool(row.active)
+
+
+# Bounded as the query cost counts them (graphql/limits.py): the active ones, or every past one too.
+def _active_collaborators(rows: list[m.Collaborator]) -> list[Collaborator]:
+    return [Collaborator.from_model(row) for row in rows[:MAX_ACTIVE]]
+
+
+def _listed_collaborators(rows: list[m.Collaborator]) -> list[Collaborator]:
+    return [Collaborator.from_model(row) for row in listed_collaborators(rows, _active, MAX_LISTED)]
+
+
+def _collaborators_now(info: InfoT, thread: Thread, caller: policy.Caller, include_inactive: bool | None) -> Any:
+    if not policy.shows_identities(caller, thread.reach):
+        return []
+    loaders = info.context.loaders
+    if include_inactive:
+        return now_or_later(loaders.all_collaborators, thread.row.id, _listed_collaborators)
+    return now_or_later(loaders.active_collaborators, thread.row.id, _active_collaborators)
+
+
+async def _collaborators_later(info: InfoT, thread: Thread, include_inactive: bool | None) -> list[Collaborator]:
+    found = _collaborators_now(info, thread, await info.context.caller(), include_inactive)
+    return await found if inspect.isawaitable(found) else found  # type: ignore[no-any-return]

@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from switchboard.graphql.types import base, connections
+from switchboard.graphql.types import base, thread_lists
 from switchboard.graphql.types.agents import Agent
 from switchboard.graphql.types.base import InfoT
 from switchboard.graphql.types.connections import ThreadConnection
 from switchboard.graphql.types.invites import Invite
 from switchboard.rules import policy
 from switchboard.services import listing
-from switchboard.services.pagination import paginate
 
 
 @strawberry.type(description="Who is calling.")
@@ -42,5 +41,6 @@ class Viewer:
         ctx = info.context
         scope = policy.own_threads_scope(await ctx.caller())
         query = listing.ThreadQuery(order="updated_at")
-        page = await paginate(listing.threads(ctx.tenant, scope, query), base.page_args(first, after, last, before))
-        return connections.thread_connection(page)
+        sort = listing.thread_sort(query)
+        request = base.keyset_args(first, after, last, before, sort.decode)
+        return await thread_lists.page(info, listing.threads(ctx.tenant, scope, query), sort, request)
