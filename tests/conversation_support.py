@@ -171,6 +171,38 @@ async def stored(org: Org) -> tuple[int, int]:
     )
 
 
+async def rows(org: Org, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Every row of ``sql`` (placeholders ``?``), datetimes as aware UTC on both backends."""
+    url = org.stack.database_url
+    if url.startswith("sqlite://"):
+        import sqlite3
+
+        with sqlite3.connect(url.split("://", 1)[1], timeout=10) as conn:
+            found = [tuple(r) for r in conn.execute(sql, args).fetchall()]
+    else:
+        import asyncpg
+
+        for i in range(1, len(args) + 1):
+            sql = sql.replace("?", f"${i}", 1)
+        conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        try:
+            found = [tuple(r) for r in await conn.fetch(sql, *args)]
+        finally:
+            await conn.close()
+    return [tuple(_utc(v) for v in row) for row in found]
+
+
+def _utc(value: Any) -> Any:
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in " T":
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
 async def set_thread_status(org: Org, thread_id: str, status: str) -> None:
     """No mutation closes a thread for good (CLOSED); the operator's tooling writes it."""
     await _execute(org, "UPDATE thread SET status = ? WHERE id = ?", status, pk_of(thread_id))

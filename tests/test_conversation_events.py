@@ -1,0 +1,154 @@
+"""conversationEvents resumes after a cursor with no gap and no duplicate, on every process.
+
+(tests/test_conversation_stream.py belongs to the implementation's own tests; these are the
+independent ones.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.conftest import Org
+from tests.conversation_support import (
+    CONVERSATION,
+    active,
+    events,
+    listening,
+    missing_thread_id,
+    posted,
+    resolve,
+    send,
+)
+from tests.wsclient import Subscription
+
+
+def _brief(event: dict[str, Any]) -> tuple[str, str | None]:
+    if event["kind"] == "MESSAGE":
+        return ("MESSAGE", event["message"]["body"])
+    return (event["kind"], event["status"])
+
+
+async def _live(sub: Subscription, count: int) -> list[dict[str, Any]]:
+    got = await events(sub, count)
+    await sub.nothing(0.6)
+    return got
+
+
+async def test_resume_after_a_disconnect_with_messages_and_a_resolve_in_between(org: Org) -> None:
+    ann = await org.create_agent("Ann")
+    sue = await org.create_agent("Sue", role="SUPERVISOR")
+    conv = await active(org, ann)
+    console, widget = await org.ws(sue.token, server=0), await org.ws(conv.visitor_token, server=1)
+    try:
+        agent_sub = await console.subscribe(CONVERSATION, {"t": conv.thread_id})
+        visitor_sub = await widget.subscribe(CONVERSATION, {"t": conv.thread_id})
+        await listening(agent_sub, visitor_sub)
+        await posted(org, conv.visitor_token, conv.thread_id, "my order is late")
+        await posted(org, ann.token, conv.thread_id, "let me check", server=1)
+        await posted(org, ann.token, conv.thread_id, "carrier lost it", visibility="INTERNAL")
+        agent_seen = await _live(agent_sub, 3)
+        visitor_seen = await _live(visitor_sub, 2)
+    finally:
+        await console.close()
+        await widget.close()
+    # While both are away, on both processes:
+    await posted(org, conv.visitor_token, conv.thread_id, "are you there?", server=1)
+    await posted(org, ann.token, conv.thread_id, "refund it", visibility="INTERNAL")
+    await posted(org, ann.token, conv.thread_id, "refunded, sorry!", server=1)
+    await resolve(org, ann, conv.thread_id)
+    console, widget = await org.ws(sue.token, server=1), await org.ws(conv.visitor_token, server=0)
+    try:
+        agent_sub = await console.subscribe(CONVERSATION, {"t": conv.thread_id, "after": agent_seen[-1]["cursor"]})
+        visitor_sub = await widget.subscribe(CONVERSATION, {"t": conv.thread_id, "after": visitor_seen[-1]["cursor"]})
+        agent_missed = await _live(agent_sub, 4)
+        visitor_missed = await _live(visitor_sub, 3)
+        assert [_brief(e) for e in agent_missed] == [
+            ("MESSAGE", "are you there?"),
+            ("MESSAGE", "refund it"),
+            ("MESSAGE", "refunded, sorry!"),
+            ("STATUS_CHANGED", "RESOLVED"),
+        ]
+        assert [_brief(e) for e in visitor_missed] == [
+            ("MESSAGE", "are you there?"),
+            ("MESSAGE", "refunded, sorry!"),
+            ("STATUS_CHANGED", "RESOLVED"),
+        ]
+        assert visitor_missed[1]["message"]["author"] is None
+        # The same events carry the same cursors in both views; none repeats one seen before.
+        agent_cursors = [e["cursor"] for e in agent_seen + agent_missed]
+        assert len(set(agent_cursors)) == len(agent_cursors)
+        by_body = {e["message"]["body"]: e["cursor"] for e in agent_missed if e["message"]}
+        assert [e["cursor"] for e in visitor_missed[:2]] == [by_body["are you there?"], by_body["refunded, sorry!"]]
+        # Live again on the resumed streams. Decision (contract silent): the visitor's stream stays
+        # open on a RESOLVED thread, since their next message may reopen it.
+        await posted(org, conv.visitor_token, conv.thread_id, "one more thing", server=1)
+        for sub in (agent_sub, visitor_sub):
+            tail = await _live(sub, 2)
+            assert {_brief(e) for e in tail} == {("MESSAGE", "one more thing"), ("STATUS_CHANGED", "QUEUED")}
+    finally:
+        await console.close()
+        await widget.close()
+
+
+async def test_messages_sent_while_resuming_arrive_once_and_in_order(org: Org) -> None:
+    ann = await org.create_agent("Ann")
+    conv = await active(org, ann)
+    client = await org.ws(ann.token, server=0)
+    try:
+        sub = await client.subscribe(CONVERSATION, {"t": conv.thread_id})
+        await listening(sub)
+        await posted(org, conv.visitor_token, conv.thread_id, "m0")
+        mark = (await events(sub, 1))[0]["cursor"]
+    finally:
+        await client.close()
+    for i in range(1, 6):
+        await posted(org, ann.token, conv.thread_id, f"m{i}", server=i)
+    for round_, server in enumerate((1, 0)):
+        client = await org.ws(ann.token, server=server)
+        try:
+            resumed = await client.subscribe(CONVERSATION, {"t": conv.thread_id, "after": mark})
+            base = 6 + 8 * round_
+            # Posted while the stream replays: each must come exactly once, after what it missed.
+            sends = [
+                send(org, ann.token if i % 2 else conv.visitor_token, conv.thread_id, f"m{base + i}", server=i)
+                for i in range(8)
+            ]
+            results, got = await asyncio.gather(_post_in_order(sends), events(resumed, base + 7))
+            assert all(r["data"]["sendMessage"]["userErrors"] == [] for r in results)
+            await resumed.nothing(0.6)
+            assert [e["message"]["body"] for e in got] == [f"m{i}" for i in range(1, base + 8)]
+            assert len({e["cursor"] for e in got}) == len(got)
+        finally:
+            await client.close()
+
+
+async def _post_in_order(sends: list[Any]) -> list[dict[str, Any]]:
+    """One after another (the order of commits is the order to expect), started at once with the stream."""
+    return [await s for s in sends]
+
+
+async def test_a_stream_may_not_be_opened_without_a_place(org: Org, other_org: Org) -> None:
+    ann, stranger = await org.create_agent("Ann"), await org.create_agent("Stranger")
+    conv = await active(org, ann)
+    theirs = await active(other_org, await other_org.create_agent("Zed"))
+    refusals = []
+    for token, thread_id in (
+        (stranger.token, conv.thread_id),
+        (org.token("analyst"), conv.thread_id),
+        (theirs.visitor_token, conv.thread_id),
+    ):
+        client = await org.ws(token)
+        try:
+            refusals.append(await (await client.subscribe(CONVERSATION, {"t": thread_id})).refusal())
+        finally:
+            await client.close()
+    assert refusals == ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]
+    # A foreign thread is refused like a missing one (whatever the code, the same).
+    client = await org.ws(org.token("admin"))
+    try:
+        foreign = await (await client.subscribe(CONVERSATION, {"t": theirs.thread_id})).refusal()
+        missing = await (await client.subscribe(CONVERSATION, {"t": missing_thread_id()})).refusal()
+        assert foreign == missing
+    finally:
+        await client.close()
