@@ -25,7 +25,7 @@ from tests.conversation_support import (
     start,
     stored,
 )
-from tests.queue_support import transfer
+from tests.queue_support import claim, transfer
 from tests.wsclient import Subscription
 
 
@@ -180,7 +180,10 @@ async def test_agents_post_while_queued_and_not_once_resolved(org: Org) -> None:
     await posted(org, sue.token, conv.thread_id, "coaching", visibility="INTERNAL")
     await _refused(org, sue.token, conv.thread_id, "FORBIDDEN_ACTION", "PUBLIC")
     await _refused(org, prim.token, conv.thread_id, "FORBIDDEN_ACTION", "PUBLIC")
-    await resolve(org, None, conv.thread_id)
+    # The helper takes it from the queue and resolves it (only an ACTIVE thread can be resolved).
+    entry = handed["data"]["requestTransfer"]["queueEntry"]["id"]
+    assert (await claim(org, writer, entry))["userErrors"] == []
+    await resolve(org, writer, conv.thread_id)
     # Resolving revokes every collaborator: on a RESOLVED thread no agent place is left to post from.
     for agent in (writer, prim):
         for visibility in ("PUBLIC", "INTERNAL"):
