@@ -184,10 +184,15 @@ async def test_agents_post_while_queued_and_not_once_resolved(org: Org) -> None:
     entry = handed["data"]["requestTransfer"]["queueEntry"]["id"]
     assert (await claim(org, writer, entry))["userErrors"] == []
     await resolve(org, writer, conv.thread_id)
-    # Resolving revokes every collaborator: on a RESOLVED thread no agent place is left to post from.
+    # Resolving revokes every collaborator and the thread is no longer QUEUED or ACTIVE. The contract
+    # allows two readings (a status refusal, CONFLICT, as for the visitor and the bot; or "everything
+    # else", FORBIDDEN_ACTION): either, as long as nothing is written.
     for agent in (writer, prim):
         for visibility in ("PUBLIC", "INTERNAL"):
-            await _refused(org, agent.token, conv.thread_id, "FORBIDDEN_ACTION", visibility)
+            before = await stored(org)
+            response = await send(org, agent.token, conv.thread_id, "after the end", visibility=visibility)
+            assert outcome(response) in ("CONFLICT", "FORBIDDEN_ACTION"), response
+            assert await stored(org) == before
 
 
 async def test_a_permission_change_decides_the_next_message(org: Org) -> None:
