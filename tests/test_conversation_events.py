@@ -16,6 +16,7 @@ from tests.conversation_support import (
     events,
     listening,
     missing_thread_id,
+    page,
     posted,
     resolve,
     send,
@@ -152,3 +153,37 @@ async def test_a_stream_may_not_be_opened_without_a_place(org: Org, other_org: O
         assert foreign == missing
     finally:
         await client.close()
+
+
+async def test_the_widget_loads_history_then_streams_after_its_newest_cursor(org: Org) -> None:
+    """The widget's and console's start: Thread.messages(last: n), then conversationEvents(after: the newest
+    edge's cursor). Decision (the contract says a message's cursor is stable and that the stream resumes
+    after a cursor; it does not say the two cursors are one): clients expect this hand-over to lose and
+    repeat nothing, so the test holds the implementation to it."""
+    ann = await org.create_agent("Ann")
+    conv = await active(org, ann)
+    for i, (token, visibility) in enumerate(
+        [(conv.visitor_token, "PUBLIC"), (ann.token, "PUBLIC"), (ann.token, "INTERNAL"), (ann.token, "PUBLIC")]
+    ):
+        await posted(org, token, conv.thread_id, f"h{i}", visibility=visibility, server=i)
+    views = {}
+    for who, token in (("visitor", conv.visitor_token), ("agent", ann.token)):
+        views[who] = (token, (await page(org, conv.thread_id, token=token, last=50))["edges"][-1]["cursor"])
+    # Committed between the page and the subscription:
+    await posted(org, ann.token, conv.thread_id, "gap public", server=1)
+    await posted(org, ann.token, conv.thread_id, "gap note", visibility="INTERNAL")
+    expected = {"visitor": ["gap public", "live"], "agent": ["gap public", "gap note", "live"]}
+    clients = []
+    try:
+        subs = {}
+        for i, (who, (token, cursor)) in enumerate(views.items()):
+            clients.append(await org.ws(token, server=i))
+            subs[who] = await clients[-1].subscribe(CONVERSATION, {"t": conv.thread_id, "after": cursor})
+        await listening()
+        await posted(org, conv.visitor_token, conv.thread_id, "live")
+        for who, sub in subs.items():
+            got = await _live(sub, len(expected[who]))
+            assert [e["message"]["body"] for e in got] == expected[who], who
+    finally:
+        for client in clients:
+            await client.close()
