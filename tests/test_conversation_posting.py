@@ -39,11 +39,15 @@ async def _refused(org: Org, token: str, thread_id: str, expected: str, visibili
     assert await stored(org) == before
 
 
-async def _drain(sub: Subscription, sent: list[dict[str, Any]]) -> None:
-    """The watcher saw exactly the accepted messages, in the order they were sent, and nothing else."""
-    seen = await events(sub, len(sent))
-    assert [e["kind"] for e in seen] == ["MESSAGE"] * len(sent), seen
-    assert [e["message"]["id"] for e in seen] == [m["id"] for m in sent]
+def _said(sent: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [("MESSAGE", m["id"]) for m in sent]
+
+
+async def _drain(sub: Subscription, expected: list[tuple[str, str]]) -> None:
+    """The watcher saw exactly ``expected`` ((MESSAGE, id) or (STATUS_CHANGED, status)), in order, and nothing else."""
+    seen = await events(sub, len(expected))
+    got = [(e["kind"], e["message"]["id"] if e["kind"] == "MESSAGE" else e["status"]) for e in seen]
+    assert got == expected, seen
     assert all(e["cursor"] for e in seen)
     await sub.nothing(0.6)
 
@@ -56,7 +60,7 @@ async def test_the_visitor_posts_public_messages_while_the_thread_is_open(org: O
         await listening(sub)
         sent = [await posted(org, conv.visitor_token, conv.thread_id, "in BOT")]
         await transfer(org, conv.thread_id, queueId=await manual_queue(org))
-        sent.append(await posted(org, conv.visitor_token, conv.thread_id, "in QUEUED"))
+        queued_message = await posted(org, conv.visitor_token, conv.thread_id, "in QUEUED")
         agent = await org.create_agent("Ann")
         mine = await active(org, agent, name="Vic")
         await _refused(org, mine.visitor_token, mine.thread_id, "FORBIDDEN", visibility="INTERNAL")
@@ -64,7 +68,8 @@ async def test_the_visitor_posts_public_messages_while_the_thread_is_open(org: O
         await _refused(org, mine.visitor_token, conv.thread_id, "FORBIDDEN")
         await _refused(org, conv.visitor_token, conv.thread_id, "FORBIDDEN", visibility="INTERNAL")
         active_message = await posted(org, mine.visitor_token, mine.thread_id, "in ACTIVE")
-        await _drain(sub, sent)
+        await _drain(sub, [*_said(sent), ("STATUS_CHANGED", "QUEUED"), *_said([queued_message])])
+        sent.append(queued_message)
     finally:
         await watcher.close()
     for message, body in zip([*sent, active_message], ("in BOT", "in QUEUED", "in ACTIVE"), strict=True):
@@ -86,7 +91,7 @@ async def test_the_bot_keeps_the_visitor_company_until_a_human_has_the_thread(or
         queue_id = await manual_queue(org)
         entry = (await transfer(org, conv.thread_id, queueId=queue_id))["data"]["requestTransfer"]["queueEntry"]
         sent.append(await posted(org, service, conv.thread_id, "Someone is coming"))
-        await _drain(sub, sent)
+        await _drain(sub, [*_said(sent[:1]), ("STATUS_CHANGED", "QUEUED"), *_said(sent[1:])])
         ann = await org.create_agent("Ann")
         taken = await org.data(
             "mutation($e: ID!) { claimQueueEntry(input: {queueEntryId: $e}) { userErrors { code } } }",
@@ -95,7 +100,7 @@ async def test_the_bot_keeps_the_visitor_company_until_a_human_has_the_thread(or
         )
         assert taken["claimQueueEntry"]["userErrors"] == []
         await _refused(org, service, conv.thread_id, "CONFLICT")
-        await sub.nothing(0.3)
+        await _drain(sub, [("STATUS_CHANGED", "ACTIVE")])
     finally:
         await watcher.close()
     for message in sent:
@@ -160,7 +165,7 @@ async def test_agents_post_by_their_place_on_the_thread(org: Org) -> None:
             sent.append(system)
             await _refused(org, org.token("analyst"), conv.thread_id, "FORBIDDEN", visibility)
         await _refused(org, "", conv.thread_id, "UNAUTHENTICATED")
-        await _drain(sub, sent)
+        await _drain(sub, _said(sent))
     finally:
         await watcher.close()
 
