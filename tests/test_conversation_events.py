@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from tests.collab_support import CHANGE, REMOVE, join
 from tests.conftest import Org
 from tests.conversation_support import (
     CONVERSATION,
@@ -182,6 +183,35 @@ async def test_the_widget_loads_history_then_streams_after_its_newest_cursor(org
         for who, sub in subs.items():
             got = await _live(sub, len(expected[who]))
             assert [e["message"]["body"] for e in got] == expected[who], who
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_a_removed_collaborator_stops_receiving_the_conversation(org: Org) -> None:
+    """Agents see a thread's conversation while they may read it: removal takes the stream away (it ends,
+    as threadEvents does, or at least carries nothing more); a permission lowered to READ keeps it."""
+    ann, exp, obs = await org.create_agent("Ann"), await org.create_agent("Exp"), await org.create_agent("Obs")
+    conv = await active(org, ann)
+    await join(org, ann, conv.thread_id, exp)
+    await join(org, ann, conv.thread_id, obs)
+    clients = [await org.ws(exp.token, server=0), await org.ws(obs.token, server=1)]
+    try:
+        removed, lowered = [await c.subscribe(CONVERSATION, {"t": conv.thread_id}) for c in clients]
+        await listening()
+        await org.data(REMOVE, {"i": {"threadId": conv.thread_id, "agentId": exp.id}}, token=ann.token)
+        await org.data(
+            CHANGE, {"i": {"threadId": conv.thread_id, "agentId": obs.id, "permission": "READ"}}, token=ann.token
+        )
+        await posted(org, ann.token, conv.thread_id, "after the removal", visibility="INTERNAL", server=1)
+        await posted(org, conv.visitor_token, conv.thread_id, "visitor after the removal")
+        got = await events(lowered, 2)
+        assert [e["message"]["body"] for e in got] == ["after the removal", "visitor after the removal"]
+        try:
+            leaked = await removed.next(1.0)
+        except (StopAsyncIteration, TimeoutError):
+            leaked = None
+        assert leaked is None, leaked
     finally:
         for client in clients:
             await client.close()

@@ -87,6 +87,11 @@ async def test_who_may_mark_a_thread_read(org: Org) -> None:
     # An agent who may not read the thread gets a userError and no mark.
     refused = await _mark(org, stranger.token, conv.thread_id, message["id"])
     assert refused["thread"] is None and refused["userErrors"], refused
+    # A message of another thread is not a place in this one: a userError, no mark moved.
+    other = await active(org, ann)
+    elsewhere = await posted(org, other.visitor_token, other.thread_id, "elsewhere")
+    wrong = await _mark(org, ann.token, conv.thread_id, elsewhere["id"])
+    assert wrong["userErrors"], wrong
     assert await _unread(org, conv.thread_id, ann.token) == 1
 
 

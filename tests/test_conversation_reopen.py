@@ -4,10 +4,12 @@ or on a CLOSED thread it is refused (CONFLICT) and nothing is written."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from tests.collab_support import pk_of
 from tests.conftest import Org
 from tests.conversation_support import (
     CONVERSATION,
@@ -19,6 +21,7 @@ from tests.conversation_support import (
     outcome,
     queued,
     resolve,
+    rows,
     send,
     set_thread_status,
     stored,
@@ -142,3 +145,42 @@ async def test_too_late_switched_off_or_closed_is_a_conflict(org: Org) -> None:
     await update_settings(org, reopenOnVisitorMessageSeconds=0)
     await _refused_on_resolved(org, switched_off.thread_id, switched_off.visitor_token)
     assert (await figures(org, switched_off.thread_id))["status"] == "RESOLVED"
+
+
+@pytest.mark.postgres_only
+async def test_racing_messages_reopen_once(org: Org) -> None:
+    """Two messages of the visitor (two tabs) race to a RESOLVED thread on two processes: both are kept,
+    the thread is queued once (one new entry, one STATUS_CHANGED)."""
+    queue = await manual_queue(org)
+    ann = await org.create_agent("Ann")
+    conv = await queued(org, queue)
+    await org.data(
+        "mutation($e: ID!) { claimQueueEntry(input: {queueEntryId: $e}) { userErrors { code } } }",
+        {"e": conv.entry_id},
+        token=ann.token,
+    )
+    await resolve(org, ann, conv.thread_id)
+    client = await org.ws(org.token("admin"))
+    try:
+        sub = await client.subscribe(CONVERSATION, {"t": conv.thread_id})
+        await listening(sub)
+        responses = await asyncio.gather(
+            *(send(org, conv.visitor_token, conv.thread_id, f"tab {i}", server=i) for i in range(4))
+        )
+        assert [outcome(r) for r in responses] == ["ok"] * 4, responses
+        seen = await events(sub, 5)
+        await sub.nothing(0.8)
+    finally:
+        await client.close()
+    kinds = sorted((e["kind"], e["status"]) for e in seen)
+    assert kinds == [("MESSAGE", None)] * 4 + [("STATUS_CHANGED", "QUEUED")], seen
+    view = await figures(org, conv.thread_id)
+    assert view["status"] == "QUEUED"
+    assert (view["queueEntry"]["attempt"], view["queueEntry"]["status"]) == (2, "WAITING")
+    waiting = await rows(
+        org,
+        "SELECT COUNT(*) FROM queue_entry WHERE org_id = ? AND thread_id = ? AND status = 'WAITING'",
+        org.id,
+        pk_of(conv.thread_id),
+    )
+    assert waiting == [(1,)]

@@ -120,3 +120,18 @@ async def test_a_visitor_is_rate_limited_across_processes(org: Org) -> None:
     for i in range(6):
         await posted(org, ann.token, conv.thread_id, f"agent {i}", server=i)
     assert (await page(org, conv.thread_id, first=50))["totalCount"] == 10
+
+
+@pytest.mark.postgres_only
+async def test_a_burst_across_processes_never_passes_the_limit(org: Org) -> None:
+    await update_settings(org, messagesPerVisitorPerMinute=5)
+    ann = await org.create_agent("Ann")
+    conv = await active(org, ann)
+    await outside_minute_edge()
+    responses = await asyncio.gather(
+        *(send(org, conv.visitor_token, conv.thread_id, f"burst {i}", server=i) for i in range(12))
+    )
+    verdicts = sorted(outcome(r) for r in responses)
+    assert verdicts == ["RATE_LIMITED"] * 7 + ["ok"] * 5, responses
+    assert (await page(org, conv.thread_id, first=50))["totalCount"] == 5
+    assert (await stored(org))[0] == 5
