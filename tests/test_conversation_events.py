@@ -142,6 +142,13 @@ async def test_a_stream_may_not_be_opened_without_a_place(org: Org, other_org: O
         finally:
             await client.close()
     assert refusals == ["FORBIDDEN", "FORBIDDEN"]
+    # A malformed cursor is a clear error for that operation, not a stream from somewhere.
+    client = await org.ws(ann.token)
+    try:
+        bad = await (await client.subscribe(CONVERSATION, {"t": conv.thread_id, "after": "not-a-cursor"})).raw()
+        assert bad["type"] == "error" or (bad["type"] == "next" and bad["payload"].get("errors")), bad
+    finally:
+        await client.close()
     # A foreign thread is refused like a missing one (whatever the code, the same), for any caller.
     for token in (org.token("admin"), theirs.visitor_token):
         client = await org.ws(token)

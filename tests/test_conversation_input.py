@@ -11,6 +11,7 @@ from tests.conversation_support import SEND, active, missing_thread_id, outcome,
 BAD_BODIES = {
     "empty": "",
     "whitespace only": " \t\n  \r\n",
+    "Unicode spaces only": "\u00a0\u2003\u3000",
     "2,001 characters": "x" * 2001,
     "NUL": "before\u0000after",
     "lone surrogate": "half \ud800 a pair",

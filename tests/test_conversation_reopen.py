@@ -137,6 +137,8 @@ async def test_too_late_switched_off_or_closed_is_a_conflict(org: Org) -> None:
     await age_resolution(org, late.thread_id, 86_400 + 120)
     await _refused_on_resolved(org, late.thread_id, late.visitor_token)
     assert (await figures(org, late.thread_id))["status"] == "RESOLVED"
+    # The bot's place is BOT and QUEUED: a RESOLVED thread is not the bot's to reopen either.
+    await _refused_on_resolved(org, switched_off.thread_id, org.token("service"))
     # CLOSED is final, even moments after it ended.
     await set_thread_status(org, closed.thread_id, "CLOSED")
     await _refused_on_resolved(org, closed.thread_id, closed.visitor_token)

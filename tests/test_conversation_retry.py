@@ -135,3 +135,20 @@ async def test_a_burst_across_processes_never_passes_the_limit(org: Org) -> None
     assert verdicts == ["RATE_LIMITED"] * 7 + ["ok"] * 5, responses
     assert (await page(org, conv.thread_id, first=50))["totalCount"] == 5
     assert (await stored(org))[0] == 5
+
+
+async def test_a_retry_at_the_limit_still_returns_the_first_message(org: Org) -> None:
+    """Decision (the contract is silent on the two rules together): a retry is not a new message, so a
+    visitor at the limit whose widget resends an already-stored message gets it back, not RATE_LIMITED."""
+    await update_settings(org, messagesPerVisitorPerMinute=3)
+    conv = await start(org)
+    await outside_minute_edge()
+    sent = [
+        await posted(org, conv.visitor_token, conv.thread_id, f"m{i}", client_message_id=f"k{i}", server=i)
+        for i in range(3)
+    ]
+    again = await posted(org, conv.visitor_token, conv.thread_id, "m2", client_message_id="k2", server=1)
+    assert again == sent[2]
+    limited = await send(org, conv.visitor_token, conv.thread_id, "m3", client_message_id="k3")
+    assert outcome(limited) == "RATE_LIMITED", limited
+    assert (await stored(org))[0] == 3
