@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from tests.conftest import Org
-from tests.conversation_support import SEND, active, missing_thread_id, outcome, posted, send, start, stored
+from tests.conversation_support import NODES, SEND, active, missing_thread_id, outcome, posted, send, start, stored
 
 BAD_BODIES = {
     "empty": "",
@@ -78,6 +78,11 @@ async def test_a_foreign_thread_is_a_missing_one(org: Org, other_org: Org) -> No
     absent = await send(org, mine.visitor_token, missing)
     assert outcome(foreign) == outcome(absent) != "ok"
     assert await stored(other_org) == before
+    # Their messages are no node of ours, for any role.
+    said = await posted(other_org, theirs.visitor_token, theirs.thread_id, "ours only")
+    for token in (org.token("admin"), org.token("analyst"), chief.token):
+        data = await org.data(NODES, {"ids": [said["id"]]}, token=token)
+        assert data == {"nodes": [None]}
     # Reading it: null, like a missing thread.
     for token in (org.token("admin"), chief.token, mine.visitor_token):
         data = await org.data(
