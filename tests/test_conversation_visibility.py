@@ -227,3 +227,48 @@ async def test_a_visitor_token_reads_no_other_thread(org: Org) -> None:
         assert await sub.refusal() == "FORBIDDEN"
     finally:
         await client.close()
+
+
+STAFF = "primaryAgent { id name } lastPrimaryAgent { id name } collaborators { id agent { id name } }"
+
+
+async def test_no_path_through_a_message_leads_the_visitor_to_an_agent(org: Org) -> None:
+    """ "The visitor never sees ... an agent's identity or name, in any response or stream": not through
+    Message.thread either (the thread's staff fields read as they do on Query.thread for a visitor)."""
+    ann = await org.create_agent("Ann")
+    conv = await active(org, ann)
+    said = await posted(org, ann.token, conv.thread_id, "hello from Ann")
+    token = conv.visitor_token
+    client = await org.ws(token)
+    try:
+        sub = await client.subscribe(
+            f"""subscription($t: ID!) {{ conversationEvents(threadId: $t) {{ kind
+                  message {{ author {{ id }} displayName thread {{ {STAFF} }} }} }} }}""",
+            {"t": conv.thread_id},
+        )
+        await listening(sub)
+        sent = await org.data(
+            f"""mutation($i: SendMessageInput!) {{ sendMessage(input: $i) {{
+                  message {{ thread {{ {STAFF} }} }} thread {{ {STAFF} }} }} }}""",
+            {"i": {"threadId": conv.thread_id, "body": "who is this?"}},
+            token=token,
+        )
+        await posted(org, ann.token, conv.thread_id, "Ann again")
+        streamed = [(await sub.next())["conversationEvents"] for _ in range(2)]
+    finally:
+        await client.close()
+    read = await org.data(
+        f"query($id: ID!) {{ node(id: $id) {{ ... on Message {{ author {{ id }} thread {{ {STAFF} }} }} }} }}",
+        {"id": said["id"]},
+        token=token,
+    )
+    hidden = {"primaryAgent": None, "lastPrimaryAgent": None, "collaborators": []}
+    threads = [
+        sent["sendMessage"]["thread"],
+        sent["sendMessage"]["message"]["thread"],
+        read["node"]["thread"],
+        *(e["message"]["thread"] for e in streamed),
+    ]
+    assert threads == [hidden] * 5
+    assert read["node"]["author"] is None and streamed[1]["message"]["author"] is None
+    assert streamed[1]["message"]["displayName"] == "Support"
