@@ -222,3 +222,36 @@ async def test_a_removed_collaborator_stops_receiving_the_conversation(org: Org)
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_one_order_for_racing_senders_in_the_page_the_stream_and_the_replay(org: Org) -> None:
+    """Messages of a thread have one total order (their commits'): senders racing on two processes, the
+    live stream, a replay and Thread.messages all agree on it."""
+    ann, exp = await org.create_agent("Ann"), await org.create_agent("Exp")
+    conv = await active(org, ann)
+    await join(org, ann, conv.thread_id, exp)
+    client = await org.ws(org.token("admin"), server=1)
+    try:
+        sub = await client.subscribe(CONVERSATION, {"t": conv.thread_id})
+        await listening(sub)
+        first = await posted(org, ann.token, conv.thread_id, "before the race")
+        tokens = [ann.token, exp.token, conv.visitor_token, org.token("admin")]
+        responses = await asyncio.gather(
+            *(send(org, tokens[i % 4], conv.thread_id, f"race {i}", server=i) for i in range(16))
+        )
+        assert all(r["data"]["sendMessage"]["userErrors"] == [] for r in responses), responses
+        live = await _live(sub, 17)
+    finally:
+        await client.close()
+    live_ids = [e["message"]["id"] for e in live]
+    assert live_ids[0] == first["id"] and len(set(live_ids)) == 17
+    history = await page(org, conv.thread_id, first=50, server=0)
+    assert [e["node"]["id"] for e in history["edges"]] == live_ids
+    # The page's cursors and the stream's are one sequence: each edge's cursor is its event's.
+    assert [e["cursor"] for e in history["edges"]] == [e["cursor"] for e in live]
+    client = await org.ws(exp.token, server=0)
+    try:
+        resumed = await client.subscribe(CONVERSATION, {"t": conv.thread_id, "after": live[0]["cursor"]})
+        assert [e["message"]["id"] for e in await _live(resumed, 16)] == live_ids[1:]
+    finally:
+        await client.close()
