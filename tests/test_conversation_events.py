@@ -247,8 +247,6 @@ async def test_one_order_for_racing_senders_in_the_page_the_stream_and_the_repla
     assert live_ids[0] == first["id"] and len(set(live_ids)) == 17
     history = await page(org, conv.thread_id, first=50, server=0)
     assert [e["node"]["id"] for e in history["edges"]] == live_ids
-    # The page's cursors and the stream's are one sequence: each edge's cursor is its event's.
-    assert [e["cursor"] for e in history["edges"]] == [e["cursor"] for e in live]
     client = await org.ws(exp.token, server=0)
     try:
         resumed = await client.subscribe(CONVERSATION, {"t": conv.thread_id, "after": live[0]["cursor"]})
