@@ -130,3 +130,15 @@ async def test_last_visitor_message_and_first_response_follow_the_latest_assignm
         token=conv.visitor_token,
     )
     assert when(mine["thread"]["firstResponseAt"]) == when(bobs["createdAt"])
+
+
+async def test_a_helper_answering_first_is_the_first_response(org: Org) -> None:
+    """ "the first PUBLIC AGENT message after the thread's latest assignment": any agent's, not only the primary's."""
+    ann, exp = await org.create_agent("Ann"), await org.create_agent("Exp")
+    conv = await active(org, ann)
+    await join(org, ann, conv.thread_id, exp)
+    await posted(org, conv.visitor_token, conv.thread_id, "help")
+    await posted(org, exp.token, conv.thread_id, "a note first", visibility="INTERNAL")
+    helper = await posted(org, exp.token, conv.thread_id, "Exp here, I can help")
+    await posted(org, ann.token, conv.thread_id, "Ann here too")
+    assert when((await figures(org, conv.thread_id))["firstResponseAt"]) == when(helper["createdAt"])

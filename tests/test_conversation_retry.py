@@ -152,3 +152,24 @@ async def test_a_retry_at_the_limit_still_returns_the_first_message(org: Org) ->
     limited = await send(org, conv.visitor_token, conv.thread_id, "m3", client_message_id="k3")
     assert outcome(limited) == "RATE_LIMITED", limited
     assert (await stored(org))[0] == 3
+
+
+async def test_the_limit_is_the_visitors_across_their_threads(org: Org) -> None:
+    """Per visitor, not per thread: the same visitor (startThread reuses them by externalId) on two threads."""
+    await update_settings(org, messagesPerVisitorPerMinute=4)
+    started = []
+    for _ in range(2):
+        data = await org.data(
+            """mutation { startThread(input: {visitor: {externalId: "same-person", name: "Vera"}}) {
+                 thread { id visitor { id } } visitorToken } }""",
+            token=org.token("service"),
+        )
+        started.append(data["startThread"])
+    assert started[0]["thread"]["visitor"] == started[1]["thread"]["visitor"]
+    await outside_minute_edge()
+    for i in range(4):
+        one = started[i % 2]
+        await posted(org, one["visitorToken"], one["thread"]["id"], f"m{i}", server=i)
+    for one in started:
+        limited = await send(org, one["visitorToken"], one["thread"]["id"], "one too many")
+        assert outcome(limited) == "RATE_LIMITED", limited
