@@ -11,6 +11,7 @@ from typing import Any
 from tests.collab_support import join
 from tests.conftest import Org
 from tests.conversation_support import CONVERSATION, active, events, listening, posted, typing
+from tests.queue_support import update_settings
 from tests.wsclient import Subscription
 
 THROTTLE_SECONDS = 2.0
@@ -131,3 +132,21 @@ async def test_typing_is_throttled_per_sender_and_thread_across_processes(org: O
     finally:
         for client in clients:
             await client.close()
+
+
+async def test_the_visitor_sees_the_current_service_name_typing(org: Org) -> None:
+    ann = await org.create_agent("Ann")
+    conv = await active(org, ann)
+    await update_settings(org, serviceName="Acme Help")
+    client = await org.ws(conv.visitor_token, server=1)
+    try:
+        sub = await client.subscribe(CONVERSATION, {"t": conv.thread_id})
+        await listening(sub)
+        _ok(await typing(org, ann.token, conv.thread_id, server=0))
+        assert _typing((await sub.next())["conversationEvents"]) == ("TYPING", "Acme Help", True)
+        # The admin writes in the organization's name: the same single identity.
+        _ok(await typing(org, org.token("admin"), conv.thread_id, server=1))
+        assert _typing((await sub.next())["conversationEvents"]) == ("TYPING", "Acme Help", True)
+        await sub.nothing(0.6)
+    finally:
+        await client.close()
