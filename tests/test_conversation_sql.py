@@ -192,7 +192,7 @@ async def _list_costs(client: httpx.AsyncClient, query: str) -> dict[int, int]:
     agent, threads = await _world(client, 12)
     for thread in threads:
         await _fill(client, agent, thread, 4)
-    counts = {}
+    counts: dict[int, int] = {}
     for n in (3, 12):
         statements, data = await _counted(client, agent, query, {"n": n})
         nodes = [e["node"] for e in data["threads"]["edges"]]

@@ -262,7 +262,7 @@ async def test_no_path_through_a_message_leads_the_visitor_to_an_agent(org: Org)
         {"id": said["id"]},
         token=token,
     )
-    hidden = {"primaryAgent": None, "lastPrimaryAgent": None, "collaborators": []}
+    hidden: dict[str, Any] = {"primaryAgent": None, "lastPrimaryAgent": None, "collaborators": []}
     threads = [
         sent["sendMessage"]["thread"],
         sent["sendMessage"]["message"]["thread"],
