@@ -50,6 +50,9 @@ async def test_bad_bodies_are_invalid_and_write_nothing(org: Org) -> None:
     assert longest["body"] == "x" * 2000
     accents = await posted(org, conv.visitor_token, conv.thread_id, "é" * 2000, client_message_id="k" * 100)
     assert accents["body"] == "é" * 2000 and accents["clientMessageId"] == "k" * 100
+    # Markup, quotes and emoji are text, returned as written.
+    raw = "<b>hi</b> & 'quotes' \"too\" 😀 \\n"
+    assert (await posted(org, prim.token, conv.thread_id, raw))["body"] == raw
     # Text around the whitespace is kept as written.
     padded = await posted(org, prim.token, conv.thread_id, "  two\nlines  ")
     assert padded["body"] == "  two\nlines  "

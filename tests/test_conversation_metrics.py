@@ -75,9 +75,10 @@ async def _taken(org: Org, agent: AgentHandle, conv: Conv, entry_id: str | None 
     assert (await claim(org, agent, entry_id or conv.entry_id))["userErrors"] == []
 
 
-async def _history(org: Org) -> list[Conv]:
+async def _history(org: Org) -> tuple[list[Conv], datetime]:
     """Five conversations: answered at different pace, one answered again after a reopen, one
-    never answered, one never assigned; notes, bot and system messages that are no response."""
+    never answered, one never assigned; notes, bot and system messages that are no response.
+    Also a moment in the middle: after the last assignment, before the last answers."""
     queue = await manual_queue(org)
     ann, bob = await org.create_agent("Ann"), await org.create_agent("Bob")
     convs = [await queued(org, queue) for _ in range(5)]
@@ -98,17 +99,19 @@ async def _history(org: Org) -> list[Conv]:
     await posted(org, three.visitor_token, three.thread_id, "reopening")
     await asyncio.sleep(0.3)
     await _taken(org, bob, three, (await figures(org, three.thread_id))["queueEntry"]["id"])
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(0.3)
+    middle = datetime.now(UTC)
+    await asyncio.sleep(0.3)
     await posted(org, bob.token, two.thread_id, "bob: hi")
     await posted(org, bob.token, three.thread_id, "bob: second time")
     await posted(org, four.visitor_token, four.thread_id, "anyone?")
     await posted(org, five.visitor_token, five.thread_id, "still waiting")
-    return convs
+    return convs, middle
 
 
 async def test_message_figures_are_the_stored_history(org: Org, other_org: Org) -> None:
     start = datetime.now(UTC) - timedelta(minutes=1)
-    convs = await _history(org)
+    convs, middle = await _history(org)
     end = datetime.now(UTC) + timedelta(minutes=1)
     expected = await reproduce(org, start, end)
     durations = expected.pop("durations")
@@ -126,6 +129,16 @@ async def test_message_figures_are_the_stored_history(org: Org, other_org: Org) 
             assigned = when(view["queueEntry"]["assignedAt"])
             from_wire.append((when(view["firstResponseAt"]) - assigned).total_seconds())
     assert sorted(from_wire) == pytest.approx(durations, abs=0.05)
+    # Periods that split the history: [from, to) for messages, and for threads by their latest assignment.
+    for period in ((start, middle), (middle, end)):
+        part = await reproduce(org, *period)
+        part.pop("durations")
+        got = await org.data(METRICS, {"from": iso(period[0]), "to": iso(period[1])}, token=org.token("admin"))
+        got = got["metrics"]
+        assert (got["agentMessages"], got["visitorMessages"]) == (part["agentMessages"], part["visitorMessages"])
+        for name in ("averageFirstResponseSeconds", "p90FirstResponseSeconds"):
+            assert got[name] == pytest.approx(part[name], abs=0.05), (period, name, got, part)
+    assert (await reproduce(org, middle, end))["averageFirstResponseSeconds"] is None  # no assignment after middle
     # Periods that hold none of it, and another organization: nothing.
     before = {"from": iso(start - timedelta(hours=1)), "to": iso(start)}
     empty = (await org.data(METRICS, before, token=org.token("admin")))["metrics"]
