@@ -203,6 +203,11 @@ def _utc(value: Any) -> Any:
     return value
 
 
+async def delete_events(org: Org) -> None:
+    """Remove the organization's event rows, as the retention sweep does with old ones."""
+    await _execute(org, "DELETE FROM event WHERE org_id = ?", org.id)
+
+
 async def set_thread_status(org: Org, thread_id: str, status: str) -> None:
     """No mutation closes a thread for good (CLOSED); the operator's tooling writes it."""
     await _execute(org, "UPDATE thread SET status = ? WHERE id = ?", status, pk_of(thread_id))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import AgentHandle, Org
-from tests.conversation_support import Conv, active, bodies, page, posted
+from tests.conversation_support import Conv, active, bodies, delete_events, page, posted
 
 
 async def _history(org: Org, ann: AgentHandle, conv: Conv, count: int, start: int = 0) -> list[dict[str, Any]]:
@@ -123,3 +123,20 @@ async def test_page_sizes_are_bounded(org: Org) -> None:
         token=ann.token,
     )
     assert bad_cursor.get("errors"), bad_cursor
+
+
+async def test_messages_outlive_their_events(org: Org) -> None:
+    """ "Messages are kept for good (not pruned with events)": with the thread's event rows gone (as the
+    retention sweep removes them), the conversation still pages the same, and new messages follow it."""
+    ann = await org.create_agent("Ann")
+    conv = await active(org, ann)
+    await _history(org, ann, conv, 8)
+    before = await page(org, conv.thread_id, token=ann.token, first=50)
+    await delete_events(org)
+    after = await page(org, conv.thread_id, token=ann.token, first=50, server=1)
+    assert after == before
+    tail = await page(org, conv.thread_id, token=ann.token, last=3)
+    assert bodies(tail) == _names(5, 8)
+    await _history(org, ann, conv, 2, start=8)
+    newer = await page(org, conv.thread_id, token=ann.token, first=50, after=before["pageInfo"]["endCursor"])
+    assert bodies(newer) == _names(8, 10) and newer["totalCount"] == 10

@@ -150,3 +150,20 @@ async def test_the_visitor_sees_the_current_service_name_typing(org: Org) -> Non
         await sub.nothing(0.6)
     finally:
         await client.close()
+
+
+async def test_typing_stops_are_events_too_outside_the_window(org: Org) -> None:
+    ann = await org.create_agent("Ann")
+    conv = await active(org, ann)
+    client = await org.ws(conv.visitor_token, server=1)
+    try:
+        sub = await client.subscribe(CONVERSATION, {"t": conv.thread_id})
+        await listening(sub)
+        _ok(await typing(org, ann.token, conv.thread_id))
+        assert _typing((await sub.next())["conversationEvents"]) == ("TYPING", "Support", True)
+        await asyncio.sleep(THROTTLE_SECONDS + 0.3)
+        _ok(await typing(org, ann.token, conv.thread_id, is_typing=False, server=1))
+        assert _typing((await sub.next())["conversationEvents"]) == ("TYPING", "Support", False)
+        await sub.nothing(0.6)
+    finally:
+        await client.close()
