@@ -93,7 +93,7 @@ async def _typing_names(sub: Subscription, allowed: int) -> Counter[str]:
     names: Counter[str] = Counter()
     while True:
         try:
-            event = (await sub.next(1.5))["conversationEvents"]
+            event = (await sub.next(2.5))["conversationEvents"]
         except TimeoutError:
             return names
         assert event["kind"] == "TYPING", event
