@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.collab_support import pk_of
-from tests.conftest import Org
+from tests.conftest import AgentHandle, Org
 from tests.conversation_support import (
     CONVERSATION,
     age_resolution,
@@ -26,7 +26,7 @@ from tests.conversation_support import (
     set_thread_status,
     stored,
 )
-from tests.queue_support import agent_row, create_queue, eventually, update_settings
+from tests.queue_support import agent_row, claim, create_queue, eventually, update_settings
 
 
 async def _assigned(org: Org, thread_id: str, attempt: int) -> bool:
@@ -34,8 +34,20 @@ async def _assigned(org: Org, thread_id: str, attempt: int) -> bool:
     return bool(entry and entry["attempt"] == attempt and entry["status"] == "ASSIGNED")
 
 
-@pytest.mark.parametrize("ann_online", [True, False])
-async def test_a_message_within_the_window_reopens_sticky_agent_first(org: Org, ann_online: bool) -> None:
+async def _make_unavailable(org: Org, ann: AgentHandle, how: str) -> None:
+    """Ann is gone (OFFLINE) or at her maxConcurrentThreads (3) with threads of another queue."""
+    if how == "offline":
+        await org.set_status(ann, "OFFLINE")
+    elif how == "full":
+        manual = await manual_queue(org)
+        for _ in range(2):
+            other = await queued(org, manual)
+            assert (await claim(org, ann, other.entry_id))["userErrors"] == []
+        assert (await agent_row(org, ann))["activeThreadCount"] == 3
+
+
+@pytest.mark.parametrize("ann_state", ["online", "offline", "full"])
+async def test_a_message_within_the_window_reopens_sticky_agent_first(org: Org, ann_state: str) -> None:
     care = await create_queue(org, "care", routingStrategy="LEAST_BUSY", stickyAgent=True)
     ann = await org.create_agent("Ann", maxConcurrentThreads=3)
     conv = await queued(org, care)
@@ -47,8 +59,7 @@ async def test_a_message_within_the_window_reopens_sticky_agent_first(org: Org, 
         sub = await client.subscribe(CONVERSATION, {"t": conv.thread_id})
         await listening(sub)
         await resolve(org, ann, conv.thread_id)
-        if not ann_online:
-            await org.set_status(ann, "OFFLINE")
+        await _make_unavailable(org, ann, ann_state)
         response = await send(org, conv.visitor_token, conv.thread_id, "one more thing", server=0)
         assert outcome(response) == "ok", response
         payload = response["data"]["sendMessage"]
@@ -59,10 +70,11 @@ async def test_a_message_within_the_window_reopens_sticky_agent_first(org: Org, 
     finally:
         await client.close()
     view = await figures(org, conv.thread_id)
-    expected = ann if ann_online else bob
+    # Sticky first, but never to an agent who is gone or has no room.
+    expected = ann if ann_state == "online" else bob
     assert view["status"] == "ACTIVE" and view["primaryAgent"] == {"id": expected.id}
     assert view["queueEntry"]["assignedAgent"] == {"id": expected.id}
-    assert (await agent_row(org, bob))["activeThreadCount"] == (0 if ann_online else 1)
+    assert (await agent_row(org, bob))["activeThreadCount"] == (0 if ann_state == "online" else 1)
     _check_reopen_events(seen, payload["message"]["id"])
 
 
