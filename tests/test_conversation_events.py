@@ -254,3 +254,31 @@ async def test_one_order_for_racing_senders_in_the_page_the_stream_and_the_repla
         assert [e["message"]["id"] for e in await _live(resumed, 16)] == live_ids[1:]
     finally:
         await client.close()
+
+
+async def test_a_replay_holds_only_its_own_thread(org: Org) -> None:
+    """Two conversations interleaved: resuming one (with a cursor taken on it) replays none of the other's
+    events, for its visitor and for a supervisor."""
+    ann = await org.create_agent("Ann", maxConcurrentThreads=5)
+    sue = await org.create_agent("Sue", role="SUPERVISOR")
+    mine, theirs = await active(org, ann), await active(org, ann)
+    client = await org.ws(mine.visitor_token)
+    try:
+        sub = await client.subscribe(CONVERSATION, {"t": mine.thread_id})
+        await listening(sub)
+        await posted(org, mine.visitor_token, mine.thread_id, "mine 0")
+        mark = (await events(sub, 1))[0]["cursor"]
+    finally:
+        await client.close()
+    for i in range(1, 4):
+        await posted(org, theirs.visitor_token, theirs.thread_id, f"theirs {i}", server=i)
+        await posted(org, ann.token, theirs.thread_id, f"theirs note {i}", visibility="INTERNAL")
+        await posted(org, ann.token, mine.thread_id, f"mine {i}", server=i)
+    await resolve(org, ann, theirs.thread_id)
+    for token in (mine.visitor_token, sue.token):
+        client = await org.ws(token, server=1)
+        try:
+            sub = await client.subscribe(CONVERSATION, {"t": mine.thread_id, "after": mark})
+            assert [_brief(e) for e in await _live(sub, 3)] == [("MESSAGE", f"mine {i}") for i in range(1, 4)]
+        finally:
+            await client.close()
