@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.collab_support import join
 from tests.conftest import Org
-from tests.conversation_support import CONVERSATION, active, events, listening, posted, typing
+from tests.conversation_support import CONVERSATION, MARK_READ, active, events, listening, posted, start, typing
 from tests.queue_support import update_settings
 from tests.wsclient import Subscription
 
@@ -167,3 +167,14 @@ async def test_typing_stops_are_events_too_outside_the_window(org: Org) -> None:
         await sub.nothing(0.6)
     finally:
         await client.close()
+
+
+async def test_roles_without_typing_or_read_marks(org: Org) -> None:
+    """Contract 2's role table: the service may startThread, requestTransfer, cancelQueueEntry, reopenThread
+    and sendMessage (as the bot), and read; setTyping and markThreadRead are not among them (FORBIDDEN)."""
+    conv = await start(org)
+    service = org.token("service")
+    body = await typing(org, service, conv.thread_id)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+    body = await org.gql(MARK_READ, {"i": {"threadId": conv.thread_id}}, token=service)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
