@@ -173,3 +173,21 @@ async def test_the_limit_is_the_visitors_across_their_threads(org: Org) -> None:
     for one in started:
         limited = await send(org, one["visitorToken"], one["thread"]["id"], "one too many")
         assert outcome(limited) == "RATE_LIMITED", limited
+
+
+async def test_only_stored_messages_count_toward_the_limit(org: Org) -> None:
+    """Decision (the contract counts messages a visitor sends; it is silent on refused ones and retries):
+    what wrote nothing (an INVALID body, a retry answered with the first message) spends none of the
+    visitor's minute, so a widget that fixes a typo or retries a lost response is not locked out."""
+    await update_settings(org, messagesPerVisitorPerMinute=3)
+    conv = await start(org)
+    await outside_minute_edge()
+    first = await posted(org, conv.visitor_token, conv.thread_id, "m0", client_message_id="k0")
+    for server in (0, 1):
+        assert outcome(await send(org, conv.visitor_token, conv.thread_id, "   ", server=server)) == "INVALID"
+        retry = await posted(org, conv.visitor_token, conv.thread_id, "m0", client_message_id="k0", server=server)
+        assert retry == first
+    for i in (1, 2):
+        await posted(org, conv.visitor_token, conv.thread_id, f"m{i}", server=i)
+    assert outcome(await send(org, conv.visitor_token, conv.thread_id, "m3")) == "RATE_LIMITED"
+    assert (await stored(org))[0] == 3
