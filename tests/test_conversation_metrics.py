@@ -59,6 +59,7 @@ async def reproduce(org: Org, start: datetime, end: datetime) -> dict[str, Any]:
         answers = [
             m[3] for m in messages if m[0] == thread_id and m[1:3] == ("AGENT", "PUBLIC") and m[3] >= assigned_at
         ]
+        # A thread nobody has answered yet has no first response: it is left out of both figures.
         if answers:
             durations.append((min(answers) - assigned_at).total_seconds())
     ordered = sorted(durations)

@@ -146,6 +146,8 @@ async def test_agents_who_may_read_see_everything_with_names(org: Org) -> None:
     mixed = await _mixed(org)
     await update_settings(org, serviceName="Acme Help")
     everything = [b for b, _, _ in SCRIPT]
+    # Decision (the contract names agents; admins read everything; analysts "every query"): analysts read
+    # INTERNAL notes and names too, as the people who review conversations.
     for token in (mixed.ann.token, mixed.exp.token, mixed.sue.token, org.token("admin"), org.token("analyst")):
         connection = await page(org, mixed.conv.thread_id, token=token, first=50)
         assert [_shown(e["node"]) for e in connection["edges"]] == [
