@@ -1,0 +1,141 @@
+"""PostgreSQL and Redis going away under a running stack, and coming back.
+
+Contract, "Running and failing": while PostgreSQL or Redis is unreachable
+``/readyz`` answers 503 and requests that need the database fail with a clear
+error within 10 seconds, never a hang; when it is back everything works again
+without restarting Switchboard, and events committed meanwhile are delivered.
+
+The stack here runs on a PostgreSQL cluster and a Redis of its own (never the
+machine's shared ones), which the tests stop, pause and start again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from tests.collab_support import INVITE_EVENTS, active_thread, invite_one
+from tests.conftest import Org
+from tests.hostile_support import ServerLogs
+from tests.outage_support import PrivateStack, private_stack
+from tests.queue_support import eventually
+
+# Failing within 10 s is the contract; the database timeouts are 4 s.
+FAIL_WITHIN = 10.0
+AGENTS = "{ agents(first: 1) { totalCount } }"
+CREATE_AGENT = 'mutation { createAgent(input: {name: "During"}) { agent { id } userErrors { message } } }'
+
+
+@pytest.fixture(scope="module")
+def private() -> Iterator[PrivateStack]:
+    built = private_stack()
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest_asyncio.fixture
+async def porg(private: PrivateStack) -> AsyncIterator[Org]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield Org(private.stack, client)
+
+
+async def _timed(org: Org, query: str, server: int) -> tuple[float, dict[str, Any]]:
+    start = time.monotonic()
+    body = await org.gql(query, server=server)
+    return time.monotonic() - start, body
+
+
+async def _ready(org: Org, server: int) -> int:
+    return (await org.http.get(f"{org.stack.url(server)}/readyz")).status_code
+
+
+async def _fails_clearly(org: Org, server: int) -> None:
+    """A query and a mutation each fail within 10 s with SERVICE_UNAVAILABLE; liveness stays 200."""
+    for query in (AGENTS, CREATE_AGENT):
+        took, body = await _timed(org, query, server)
+        assert took < FAIL_WITHIN, (query, took)
+        assert body["data"] is None, body
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["SERVICE_UNAVAILABLE"], body
+        assert "database" in body["errors"][0]["message"]
+    assert (await org.http.get(f"{org.stack.url(server)}/healthz")).status_code == 200
+
+
+async def _recovered(org: Org, private: PrivateStack) -> None:
+    for server in range(len(private.stack.servers)):
+        await eventually(lambda s=server: _is_ready(org, s), within=30)
+        assert (await org.data(AGENTS, server=server))["agents"]["totalCount"] >= 0
+        created = (await org.data(CREATE_AGENT, server=server))["createAgent"]
+        assert created["agent"] and not created["userErrors"]
+    # Not restarted: the same processes serve before and after.
+    assert all(s.process is not None and s.process.poll() is None for s in private.stack.servers)
+
+
+async def _is_ready(org: Org, server: int) -> bool:
+    return await _ready(org, server) == 200
+
+
+async def test_postgres_stopped_fails_fast_and_clearly_then_recovers(porg: Org, private: PrivateStack) -> None:
+    logs = ServerLogs(private.stack)
+    await porg.create_agent("Before")
+    private.postgres.stop()
+    try:
+        for server in range(2):
+            assert await _ready(porg, server) == 503
+            await _fails_clearly(porg, server)
+    finally:
+        private.postgres.start()
+    await _recovered(porg, private)
+    logs.assert_clean()
+
+
+async def test_postgres_hanging_fails_within_10_seconds_then_recovers(porg: Org, private: PrivateStack) -> None:
+    """A paused database accepts nothing and answers nothing: the timeouts end the wait, not the client."""
+    logs = ServerLogs(private.stack)
+    await porg.create_agent("Before")
+    private.pause_postgres(signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        assert await _ready(porg, 0) == 503
+        assert time.monotonic() - start < FAIL_WITHIN
+        results = await asyncio.gather(*(_timed(porg, AGENTS, i % 2) for i in range(6)))
+        for took, body in results:
+            assert took < FAIL_WITHIN and body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", body
+    finally:
+        private.pause_postgres(signal.SIGCONT)
+    await _recovered(porg, private)
+    logs.assert_clean()
+
+
+async def test_redis_stopped_degrades_and_committed_events_are_delivered(porg: Org, private: PrivateStack) -> None:
+    logs = ServerLogs(private.stack)
+    primary, invitee = await porg.create_agent("Prim"), await porg.create_agent("Inv")
+    thread = await active_thread(porg, primary)
+    async with await porg.ws(invitee.token, server=1) as ws:
+        events = await ws.subscribe(INVITE_EVENTS)
+        private.redis.stop()
+        try:
+            for server in range(2):
+                assert await _ready(porg, server) == 503
+            # The database is there: changes commit, and their events wait in the log.
+            sent = await invite_one(porg, primary, thread, invitee)
+        finally:
+            private.redis.start()
+        delivered = (await events.next(timeout=30))["inviteEvents"]
+        assert (delivered["kind"], delivered["invite"]["id"]) == ("SENT", sent["id"])
+        for server in range(2):
+            await eventually(lambda s=server: _is_ready(porg, s), within=30)
+        # Live delivery across processes is back, exactly once.
+        other = await porg.create_agent("Other")
+        second = await invite_one(porg, primary, thread, other)
+        assert second["id"] != sent["id"]
+        await events.nothing(within=1.0)
+    logs.assert_clean()
