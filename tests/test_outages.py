@@ -130,12 +130,13 @@ async def test_redis_stopped_degrades_and_committed_events_are_delivered(porg: O
         finally:
             private.redis.start()
         delivered = (await events.next(timeout=30))["inviteEvents"]
-        assert (delivered["kind"], delivered["invite"]["id"]) == ("SENT", sent["id"])
+        assert (delivered["kind"], delivered["invite"]["id"]) == ("CREATED", sent["id"])
         for server in range(2):
             await eventually(lambda s=server: _is_ready(porg, s), within=30)
         # Live delivery across processes is back, exactly once.
-        other = await porg.create_agent("Other")
-        second = await invite_one(porg, primary, thread, other)
-        assert second["id"] != sent["id"]
+        second = await invite_one(porg, primary, await active_thread(porg, primary), invitee)
+        live = (await events.next(timeout=10))["inviteEvents"]
+        assert (live["kind"], live["invite"]["id"]) == ("CREATED", second["id"])
+        assert int(live["cursor"][1:]) > int(delivered["cursor"][1:])
         await events.nothing(within=1.0)
     logs.assert_clean()
