@@ -12,6 +12,7 @@ machine's shared ones), which the tests stop, pause and start again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -71,7 +72,7 @@ async def _fails_clearly(org: Org, server: int) -> None:
 
 async def _recovered(org: Org, private: PrivateStack) -> None:
     for server in range(len(private.stack.servers)):
-        await eventually(lambda s=server: _is_ready(org, s), within=30)
+        await eventually(functools.partial(_is_ready, org, server), within=30)
         assert (await org.data(AGENTS, server=server))["agents"]["totalCount"] >= 0
         created = (await org.data(CREATE_AGENT, server=server))["createAgent"]
         assert created["agent"] and not created["userErrors"]
@@ -132,7 +133,7 @@ async def test_redis_stopped_degrades_and_committed_events_are_delivered(porg: O
         delivered = (await events.next(timeout=30))["inviteEvents"]
         assert (delivered["kind"], delivered["invite"]["id"]) == ("CREATED", sent["id"])
         for server in range(2):
-            await eventually(lambda s=server: _is_ready(porg, s), within=30)
+            await eventually(functools.partial(_is_ready, porg, server), within=30)
         # Live delivery across processes is back, exactly once.
         second = await invite_one(porg, primary, await active_thread(porg, primary), invitee)
         live = (await events.next(timeout=10))["inviteEvents"]
