@@ -13,6 +13,7 @@ code. A 5xx or an INTERNAL_SERVER_ERROR counts under ``failures``.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections import Counter
@@ -89,6 +90,8 @@ class Workload:
     outcomes: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    # No more visitors (threads) than this are started.
+    max_visitors: int = 10_000
 
     async def setup(self, agents: int = 8, threads: int = 6) -> None:
         for i in range(agents):
@@ -137,7 +140,9 @@ class Workload:
         if not self.visitors:
             return None
         visitor = self.rng.choice(self.visitors)
+        start = time.perf_counter()
         data = await self.org.data(THREAD, {"id": visitor.thread}, server=self._server())
+        self.latencies.append(time.perf_counter() - start)
         return visitor, data["thread"]
 
     def agent(self, agent_id: str | None = None) -> AgentHandle:
@@ -150,6 +155,8 @@ class Workload:
         await getattr(self, action)()
 
     async def start(self) -> None:
+        if len(self.visitors) >= self.max_visitors:
+            return
         thread_class = self.rng.choice(["NORMAL", "NORMAL", "VIP", "URGENT"])
         thread, token = await self.org.start_thread(thread_class=thread_class)
         self.visitors.append(Visitor(thread, token))
@@ -251,12 +258,14 @@ class Workload:
         )
 
 
-async def run(workload: Workload, workers: int, steps: int) -> None:
-    """``workers`` concurrent loops of ``steps`` actions each."""
-    import asyncio
+async def run(workload: Workload, workers: int, steps: int, until: float | None = None) -> None:
+    """``workers`` concurrent loops of ``steps`` actions each (or fewer, when ``until``, a
+    ``time.monotonic()`` deadline, comes first)."""
 
     async def worker() -> None:
         for _ in range(steps):
+            if until is not None and time.monotonic() >= until:
+                return
             await workload.step()
 
     await asyncio.gather(*(worker() for _ in range(workers)))
