@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +23,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.collab_support import INVITE_EVENTS, active_thread, invite_one
+from tests.collab_support import INVITE_EVENTS, active_thread, invite, invite_one
 from tests.conftest import Org
 from tests.hostile_support import ServerLogs
 from tests.outage_support import PrivateStack, private_stack
@@ -140,4 +141,30 @@ async def test_redis_stopped_degrades_and_committed_events_are_delivered(porg: O
         assert (live["kind"], live["invite"]["id"]) == ("CREATED", second["id"])
         assert int(live["cursor"][1:]) > int(delivered["cursor"][1:])
         await events.nothing(within=1.0)
+    logs.assert_clean()
+
+
+async def test_redis_hanging_holds_no_request_past_10_seconds(porg: Org, private: PrivateStack) -> None:
+    """A paused Redis accepts connections and never answers: rate limits, publishing and readiness
+    give up on it in time; the changes commit (their events go out through the log)."""
+    logs = ServerLogs(private.stack)
+    primary, invitee = await porg.create_agent("Prim"), await porg.create_agent("Inv")
+    thread = await active_thread(porg, primary)
+    assert private.redis.process is not None
+    os.kill(private.redis.process.pid, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        assert await _ready(porg, 0) == 503
+        assert time.monotonic() - start < FAIL_WITHIN
+        start = time.monotonic()
+        sent = await invite(porg, primary, thread, invitee)
+        assert time.monotonic() - start < FAIL_WITHIN
+        codes = [e["code"] for e in sent["userErrors"]]
+        assert sent["invites"] or codes == ["SERVICE_UNAVAILABLE"], sent
+        took, body = await _timed(porg, AGENTS, 1)
+        assert took < FAIL_WITHIN and body["data"]["agents"]["totalCount"] >= 2, body
+    finally:
+        os.kill(private.redis.process.pid, signal.SIGCONT)
+    for server in range(2):
+        await eventually(functools.partial(_is_ready, porg, server), within=30)
     logs.assert_clean()
