@@ -71,7 +71,8 @@ class Watcher:
     task: asyncio.Task[None] | None = None
 
     async def read(self) -> None:
-        async for data in self.subscription:
+        while True:
+            data = await self.subscription.next(timeout=24 * 3600)
             self.cursors.append(data["inviteEvents"]["cursor"])
 
 
@@ -137,7 +138,9 @@ async def _report_every_minute(stack: servers.Stack, workload: Workload, started
 
 
 async def soak(stack: servers.Stack, args: argparse.Namespace) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=args.workers * 2)) as http:
+    async with httpx.AsyncClient(
+        timeout=60, limits=httpx.Limits(max_connections=args.workers * 2, keepalive_expiry=2.0)
+    ) as http:
         org = Org(stack, http)
         workload = Workload(org, random.Random(args.seed), max_visitors=args.visitors)
         await workload.setup(agents=args.agents, threads=min(50, args.visitors))
@@ -184,7 +187,9 @@ def main() -> None:
     _out(f"soak: {args.minutes} min, {args.agents} agents, up to {args.visitors} visitors, {args.workers} workers")
     with servers.running("postgres") as stack:
         result = asyncio.run(soak(stack, args))
+        alive = [s.process is not None and s.process.poll() is None for s in stack.servers]
         logs = "".join(s.log_path.read_text(errors="replace") for s in stack.servers)
+    result["servers_alive_at_end"] = alive
     result["log_tracebacks"] = logs.count("Traceback")
     result["log_errors"] = logs.count(" ERROR ")
     _out(json.dumps(result, indent=2))

@@ -20,6 +20,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from tests.conftest import AgentHandle, Org
 
 THREAD = """query($id: ID!) { thread(id: $id) { id status primaryAgent { id }
@@ -110,11 +112,17 @@ class Workload:
         """Run mutation ``name`` with input ``variables``; its outcome's kind."""
         query = f"mutation($i: {INPUT_TYPES[name]}!) {{ {M[name]} }}"
         start = time.perf_counter()
-        response = await self.org.http.post(
-            f"{self.org.stack.url(self._server())}/graphql",
-            json={"query": query, "variables": {"i": variables}},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        try:
+            response = await self.org.http.post(
+                f"{self.org.stack.url(self._server())}/graphql",
+                json={"query": query, "variables": {"i": variables}},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.TransportError as exc:
+            # The server closed the connection or never answered: counted, not retried
+            # (a mutation may have committed).
+            self.failures.append(f"{name}: {type(exc).__name__} {exc}")
+            return "transport"
         self.latencies.append(time.perf_counter() - start)
         return self._judge(name, response.status_code, response.json() if response.status_code < 500 else {})
 
@@ -131,7 +139,7 @@ class Workload:
             kind = str(codes[0])
         else:
             payload = next(iter(body["data"].values()))
-            user_errors = payload.get("userErrors") or []
+            user_errors = (payload or {}).get("userErrors") or []
             kind = str(user_errors[0]["code"]) if user_errors else "ok"
         self.outcomes[f"{name}:{kind}"] += 1
         return kind
@@ -141,9 +149,19 @@ class Workload:
             return None
         visitor = self.rng.choice(self.visitors)
         start = time.perf_counter()
-        data = await self.org.data(THREAD, {"id": visitor.thread}, server=self._server())
+        try:
+            response = await self.org.http.post(
+                f"{self.org.stack.url(self._server())}/graphql",
+                json={"query": THREAD, "variables": {"id": visitor.thread}},
+                headers={"Authorization": f"Bearer {self.org.token()}"},
+            )
+        except httpx.TransportError as exc:
+            self.failures.append(f"read: {type(exc).__name__} {exc}")
+            return None
         self.latencies.append(time.perf_counter() - start)
-        return visitor, data["thread"]
+        if self._judge("read", response.status_code, response.json() if response.status_code < 500 else {}) != "ok":
+            return None
+        return visitor, response.json()["data"]["thread"]
 
     def agent(self, agent_id: str | None = None) -> AgentHandle:
         if agent_id is not None:
