@@ -7,7 +7,9 @@ line, not a traceback. Everything else stays an internal error.
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sys
 
 from asyncpg.exceptions import InterfaceError, OperatorInterventionError, PostgresConnectionError
@@ -19,6 +21,7 @@ DATABASE = "the database"
 REDIS = "Redis"
 # A driver's "operation on a closed connection" (the server went away mid-request).
 _CLOSED_MARKERS = ("connection is closed", "connection was closed", "pool is closing")
+_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
 
 
 def _one(exc: BaseException) -> str | None:
@@ -31,7 +34,9 @@ def _one(exc: BaseException) -> str | None:
         return DATABASE
     # Refused, reset or timed out at the socket: the database is the only peer that reaches here
     # (Redis failures arrive as Redis's own exceptions above).
-    if isinstance(exc, OSError | TimeoutError):
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror) or (
+        isinstance(exc, OSError) and exc.errno in _UNREACHABLE
+    ):
         return DATABASE
     return None
 

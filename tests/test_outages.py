@@ -22,7 +22,10 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from asyncpg.exceptions import ConnectionDoesNotExistError, QueryCanceledError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from switchboard import outages
 from tests.collab_support import INVITE_EVENTS, active_thread, invite, invite_one
 from tests.conftest import Org
 from tests.hostile_support import ServerLogs
@@ -168,3 +171,22 @@ async def test_redis_hanging_holds_no_request_past_10_seconds(porg: Org, private
     for server in range(2):
         await eventually(functools.partial(_is_ready, porg, server), within=30)
     logs.assert_clean()
+
+
+def test_which_failures_count_as_an_outage() -> None:
+    """Connection failures of either server (also wrapped in another exception) are outages;
+    anything else stays an internal error, masked and logged with its traceback."""
+    assert outages.unavailable(ConnectionRefusedError(111, "refused")) == outages.DATABASE
+    assert outages.unavailable(TimeoutError()) == outages.DATABASE
+    assert outages.unavailable(ConnectionDoesNotExistError("gone")) == outages.DATABASE
+    assert outages.unavailable(QueryCanceledError("statement timeout")) == outages.DATABASE
+    assert outages.unavailable(RedisConnectionError("refused")) == outages.REDIS
+    try:
+        try:
+            raise ConnectionResetError()
+        except ConnectionResetError as reset:
+            raise RuntimeError("while reading") from reset
+    except RuntimeError as wrapped:
+        assert outages.unavailable(wrapped) == outages.DATABASE
+    for other in (ValueError("bug"), FileNotFoundError("x"), KeyError("k")):
+        assert outages.unavailable(other) is None
