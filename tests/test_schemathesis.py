@@ -3,7 +3,8 @@
 Whatever the generated operation and arguments: no 5xx, no internal error, no
 traceback in the servers' logs, the server keeps serving, and afterwards the
 contract's invariants hold in the organization (tests/invariants.py).
-Fixed seed and a bounded number of examples per role.
+Every query and mutation is called, with random and boundary arguments, a fixed
+number of times per role (fixed seed).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from tests.fuzz_support import KNOWN_IDS, fuzz, introspected_schema
 from tests.hostile_support import ServerLogs, still_serving
 from tests.queue_support import create_queue, enqueue
 
-EXAMPLES = 60
+# Every query and mutation, this many times per role (about 60 requests per role).
+PER_OPERATION = 2
 ROLES = ["admin", "agent", "supervisor", "analyst", "service", "visitor"]
 
 
@@ -56,8 +58,10 @@ async def test_generated_operations_never_fail_the_server(org: Org, role: str) -
     tokens = await _seed(org)
     logs = ServerLogs(org.stack)
     schema = introspected_schema(org.stack.url(0), tokens["admin"])
-    sent = fuzz(schema, org.stack.url(0), tokens[role], EXAMPLES, _judge)
-    assert sent >= EXAMPLES // 2
+    sent = fuzz(schema, org.stack.url(0), tokens[role], PER_OPERATION, _judge)
+    assert sent >= len(list(schema.get_all_operations()))
     await still_serving(org)
     logs.assert_clean()
-    await invariants.assert_hold(org.stack, org.id)
+    # An admin's updateSettings may lower collaboratorLimit under seats already taken: allowed, and
+    # binding new invites and accepts only (tests/test_collaboration_races.py relies on it).
+    await invariants.assert_hold(org.stack, org.id, caps=role != "admin")
