@@ -29,6 +29,8 @@ THREAD = """query($id: ID!) { thread(id: $id) { id status primaryAgent { id }
   invites(first: 50, status: [PENDING, DEFERRED, PENDING_APPROVAL]) { edges { node { id status type
     inviter { id } invitee { id } } } }
   queueEntry { id status } } }"""
+START = """mutation($i: StartThreadInput!) { startThread(input: $i) {
+  thread { id } visitorToken userErrors { code } } }"""
 M = {
     "invite": "inviteCollaborators(input: $i) { invites { id } userErrors { code } }",
     "respond": "respondToInvite(input: $i) { userErrors { code } }",
@@ -108,23 +110,30 @@ class Workload:
     def _server(self) -> int:
         return self.rng.randrange(len(self.org.stack.servers))
 
-    async def call(self, name: str, variables: dict[str, Any], token: str) -> str:
-        """Run mutation ``name`` with input ``variables``; its outcome's kind."""
-        query = f"mutation($i: {INPUT_TYPES[name]}!) {{ {M[name]} }}"
+    async def request(self, name: str, query: str, variables: dict[str, Any], token: str) -> tuple[str, Any]:
+        """POST one operation to a random process: its outcome's kind, and its data when ``ok``."""
         start = time.perf_counter()
         try:
             response = await self.org.http.post(
                 f"{self.org.stack.url(self._server())}/graphql",
-                json={"query": query, "variables": {"i": variables}},
+                json={"query": query, "variables": variables},
                 headers={"Authorization": f"Bearer {token}"},
             )
         except httpx.TransportError as exc:
             # The server closed the connection or never answered: counted, not retried
             # (a mutation may have committed).
             self.failures.append(f"{name}: {type(exc).__name__} {exc}")
-            return "transport"
+            return "transport", None
         self.latencies.append(time.perf_counter() - start)
-        return self._judge(name, response.status_code, response.json() if response.status_code < 500 else {})
+        body = response.json() if response.status_code < 500 else {}
+        kind = self._judge(name, response.status_code, body)
+        return kind, body.get("data") if kind == "ok" else None
+
+    async def call(self, name: str, variables: dict[str, Any], token: str) -> str:
+        """Run mutation ``name`` with input ``variables``; its outcome's kind."""
+        query = f"mutation($i: {INPUT_TYPES[name]}!) {{ {M[name]} }}"
+        kind, _ = await self.request(name, query, {"i": variables}, token)
+        return kind
 
     def _judge(self, name: str, status: int, body: dict[str, Any]) -> str:
         if status >= 500:
@@ -148,20 +157,8 @@ class Workload:
         if not self.visitors:
             return None
         visitor = self.rng.choice(self.visitors)
-        start = time.perf_counter()
-        try:
-            response = await self.org.http.post(
-                f"{self.org.stack.url(self._server())}/graphql",
-                json={"query": THREAD, "variables": {"id": visitor.thread}},
-                headers={"Authorization": f"Bearer {self.org.token()}"},
-            )
-        except httpx.TransportError as exc:
-            self.failures.append(f"read: {type(exc).__name__} {exc}")
-            return None
-        self.latencies.append(time.perf_counter() - start)
-        if self._judge("read", response.status_code, response.json() if response.status_code < 500 else {}) != "ok":
-            return None
-        return visitor, response.json()["data"]["thread"]
+        kind, data = await self.request("read", THREAD, {"id": visitor.thread}, self.org.token())
+        return (visitor, data["thread"]) if kind == "ok" else None
 
     def agent(self, agent_id: str | None = None) -> AgentHandle:
         if agent_id is not None:
@@ -176,9 +173,10 @@ class Workload:
         if len(self.visitors) >= self.max_visitors:
             return
         thread_class = self.rng.choice(["NORMAL", "NORMAL", "VIP", "URGENT"])
-        thread, token = await self.org.start_thread(thread_class=thread_class)
-        self.visitors.append(Visitor(thread, token))
-        self.outcomes["start:ok"] += 1
+        variables = {"i": {"visitor": {"externalId": f"v-{self.rng.getrandbits(48):x}"}, "threadClass": thread_class}}
+        kind, data = await self.request("start", START, variables, self.org.token("service"))
+        if kind == "ok":
+            self.visitors.append(Visitor(data["startThread"]["thread"]["id"], data["startThread"]["visitorToken"]))
 
     async def transfer(self) -> None:
         if self.visitors:
