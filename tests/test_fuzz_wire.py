@@ -27,7 +27,7 @@ from tests import servers
 from tests.hostile_support import ServerLogs
 
 WIRE = settings(
-    max_examples=80, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
 )
 DOCUMENTS = [
     "{ viewer { role } }",
