@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from cachetools import LRUCache
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, GraphQLSyntaxError, parse, validate
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, GraphQLSyntaxError, parse, specified_rules, validate
 from graphql.validation import ASTValidationRule
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
@@ -114,6 +114,23 @@ def standard_errors(
     if entry is not None:
         entry.rules, entry.errors = rules, errors
     return errors
+
+
+def validates(schema: GraphQLSchema, source: str) -> bool:
+    """Whether ``source`` parses and passes the standard rules (a persisted query is registered only then).
+
+    The document is cached like one strawberry parsed, so running it next costs no second parse.
+    """
+    entry = _cache.get(source)
+    if entry is not None:
+        document = entry.document
+    else:
+        try:
+            document = parse_limited(source)
+        except GraphQLSyntaxError:
+            return False
+        _remember(source, document)
+    return not standard_errors(schema, source, document, tuple(specified_rules))
 
 
 def classify_syntax_error(error: GraphQLSyntaxError) -> None:

@@ -8,6 +8,18 @@ run over HTTP) then has no ``data`` and a 4xx status. Everyone else gets
 ``"data": null``, as this API has always answered), as the specification
 allows. A request that is not a GraphQL request at all (unreadable JSON, a
 wrong content type) is 4xx under both.
+
+Automatic persisted queries (Apollo's protocol): a request whose
+``extensions.persistedQuery`` is ``{"version": 1, "sha256Hash": ...}`` may leave
+``query`` out; the query registered under that hash then runs, and an unknown
+hash gets the error ``PersistedQueryNotFound`` (``extensions.code``
+PERSISTED_QUERY_NOT_FOUND), a request error like the others (200 under
+``application/json``, 400 under the new media type: Apollo's
+PersistedQueryLink reads both and resends with the query). A request with both
+is checked (the query's SHA-256 must be the hash: 400 otherwise) and, once its
+operation validated for an authenticated caller, registers the query for every
+process (``switchboard.runtime.persisted``). A persisted mutation is still
+refused over GET (405).
 """
 
 from __future__ import annotations
@@ -32,12 +44,23 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from switchboard import documents
+from switchboard.runtime.persisted import HASH, PersistedQueries, sha256_hex
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 # Deeper JSON is refused (contract, "Bad input"): no request needs it, and
 # recursive consumers (the JSON decoder, variable coercion) must not meet it.
 MAX_JSON_DEPTH = 64
+
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+HASH_MISMATCH = "the query's SHA-256 hash is not extensions.persistedQuery.sha256Hash"
+# A request error of these codes did not validate: its query is not registered.
+_UNREGISTERED = {
+    documents.PARSE_FAILED,
+    documents.VALIDATION_FAILED,
+    documents.LIMIT_EXCEEDED,
+    documents.OPERATION_RESOLUTION_FAILED,
+}
 
 HTTP_ERROR_CODES = {
     400: "BAD_REQUEST",
@@ -134,6 +157,48 @@ async def execute(
     """Run one request's operation: queries over GET, queries and mutations over POST, never subscriptions."""
     if not (data.operation_name is None or isinstance(data.operation_name, str)):
         raise HTTPException(400, "operationName must be a string")
+    sha = persisted_hash(data.extensions)
+    store: PersistedQueries | None = getattr(getattr(context, "services", None), "persisted_queries", None)
+    if sha is not None and store is not None:
+        if data.query is None:
+            data.query = await store.get(sha)
+            if data.query is None:
+                error = GraphQLError("PersistedQueryNotFound", extensions={"code": PERSISTED_QUERY_NOT_FOUND})
+                return PreExecutionError(data=None, errors=[error])
+            sha = None  # known already
+        elif not isinstance(data.query, str) or sha256_hex(data.query) != sha:
+            raise HTTPException(400, HASH_MISMATCH)
+    result = await _execute_prepared(schema, method, data, context, root_value)
+    if sha is not None and store is not None and data.query is not None and registrable(result, context):
+        await store.put(sha, data.query)
+    return result
+
+
+def persisted_hash(extensions: Any) -> str | None:
+    """The hash of ``extensions.persistedQuery`` (lower case), None without one; 400 for a malformed one."""
+    if not isinstance(extensions, dict) or extensions.get("persistedQuery") is None:
+        return None
+    persisted = extensions["persistedQuery"]
+    if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        raise HTTPException(400, "extensions.persistedQuery must be {version: 1, sha256Hash}: only version 1 exists")
+    sha = persisted.get("sha256Hash")
+    if not isinstance(sha, str) or not HASH.fullmatch(sha.lower()):
+        raise HTTPException(400, "extensions.persistedQuery.sha256Hash must be 64 hexadecimal digits")
+    return sha.lower()
+
+
+def registrable(result: ExecutionResult, context: Any) -> bool:
+    """A query is registered once it validated, for an authenticated caller (so anonymous requests store nothing)."""
+    if not getattr(context, "authenticated", False):
+        return False
+    if not is_request_error(result):
+        return True
+    return not any((e.extensions or {}).get("code") in _UNREGISTERED for e in result.errors or ())
+
+
+async def _execute_prepared(
+    schema: BaseSchema, method: str, data: GraphQLRequestData, context: Any, root_value: Any
+) -> ExecutionResult:
     handed, query = None, data.query
     if query is not None and documents.is_large(query):
         try:
@@ -194,6 +259,10 @@ class GraphQLOverHTTP(GraphQL[Any, None]):
             response = error_response(request.headers.get("accept"), exc.status_code, exc.reason, None, allow)
         await response(scope, receive, send)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET of a persisted query has no ``query`` either: it is not a browser asking for GraphiQL.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
+
     def parse_json(self, data: str | bytes) -> Any:
         try:
             parsed = loads(data)
@@ -235,8 +304,29 @@ class GraphQLOverHTTP(GraphQL[Any, None]):
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
         response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict):
+            if PERSISTED_QUERY_NOT_FOUND in _codes(response_data):
+                # What Apollo Server sends: no cache may keep the miss of a GET.
+                response.headers["cache-control"] = "private, no-cache, must-revalidate"
+            retry = _retry_after(response_data)
+            if retry is not None:
+                response.headers["retry-after"] = str(retry)
         if sub_response.media_type == GRAPHQL_RESPONSE:
             response.headers["content-type"] = GRAPHQL_RESPONSE
             if isinstance(response_data, dict) and "data" not in response_data:
                 response.status_code = 400
         return response
+
+
+def _codes(body: GraphQLHTTPResponse) -> list[Any]:
+    return [(e.get("extensions") or {}).get("code") for e in body.get("errors") or () if isinstance(e, dict)]
+
+
+def _retry_after(body: GraphQLHTTPResponse) -> int | None:
+    """The longest ``retryAfterSeconds`` of the errors (RATE_LIMITED), for the ``Retry-After`` header."""
+    waits = [
+        e["extensions"]["retryAfterSeconds"]
+        for e in body.get("errors") or ()
+        if isinstance(e, dict) and isinstance((e.get("extensions") or {}).get("retryAfterSeconds"), int)
+    ]
+    return max(waits) if waits else None

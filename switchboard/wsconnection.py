@@ -8,6 +8,8 @@ resumes with ``after``), and an operation that arrives after ``exp`` but before
 that close does not run. A subscription the caller may not open is refused by
 its resolver before it starts, which both protocols answer with an ``error``
 message for that operation; the socket and its other operations stay open.
+Automatic persisted queries work on graphql-transport-ws subscribe messages as
+over HTTP (``resolve_persisted``); the legacy protocol sends queries in full.
 """
 
 from __future__ import annotations
@@ -18,18 +20,26 @@ import math
 import time
 from typing import Any
 
+from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
+from switchboard import graphql_http
+from switchboard.documents import is_large, validates
 from switchboard.graphql.context import Context
+from switchboard.runtime.persisted import sha256_hex
 from switchboard.wsmessages import CheckedLegacyWSHandler, CheckedTransportWSHandler, CheckedWebSocketAdapter
 
 UNAUTHORIZED = 4401
 # The token could not be checked (the database did not answer): the client should come back.
 TRY_AGAIN_LATER = 1013
 TOKEN_KEYS = ("Authorization", "authorization", "token")
+
+# What ``resolve_persisted`` returns for a message it answered itself (a message may be null).
+REFUSED = object()
 
 # Closes started by expiry timers, kept until done (the loop holds tasks only weakly).
 _closing: set[asyncio.Task[None]] = set()
@@ -114,6 +124,11 @@ class TransportWSHandler(CheckedTransportWSHandler):
         # would otherwise stay referenced for the connection's whole life.
         self.connection_init_timeout_task = None
 
+    async def handle_message(self, message: Any) -> None:
+        resolved = await resolve_persisted(self, message)
+        if resolved is not REFUSED:
+            await super().handle_message(resolved)
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # The timer may not have fired yet (a busy loop): what arrives after ``exp`` does not run.
         if self.context.expired():
@@ -135,3 +150,49 @@ class LegacyWSHandler(CheckedLegacyWSHandler):
             await self.websocket.close(UNAUTHORIZED, "Token expired")
             return
         await super().handle_start(message)
+
+
+async def resolve_persisted(handler: TransportWSHandler, message: Any) -> Any:
+    """A subscribe message with its persisted query filled in (Apollo's protocol), or ``REFUSED``.
+
+    As over HTTP (see ``switchboard.graphql_http``): a hash without ``query``
+    runs the query registered under it or gets ``PersistedQueryNotFound`` as
+    that operation's error; a query with its hash is checked and, once it
+    validates, registered for every process. Anything else is left to the
+    protocol's own checks.
+    """
+    payload = message.get("payload") if isinstance(message, dict) else None
+    extensions = payload.get("extensions") if isinstance(payload, dict) else None
+    persisted = isinstance(extensions, dict) and extensions.get("persistedQuery") is not None
+    assert not persisted or isinstance(message, dict)
+    if not (persisted and message.get("type") == "subscribe" and handler.connection_acknowledged):
+        return message
+    if not (isinstance(message.get("id"), str) and message["id"]):
+        return message  # the protocol's checks close the socket
+    assert isinstance(payload, dict)
+    op_id, query = message.get("id"), payload.get("query")
+    try:
+        sha = graphql_http.persisted_hash(extensions)
+    except HTTPException as exc:
+        return await _refuse(handler, op_id, exc.reason, "BAD_REQUEST")
+    assert sha is not None
+    store = handler.context.services.persisted_queries
+    if query is None:
+        found = await store.get(sha)
+        if found is None:
+            return await _refuse(handler, op_id, "PersistedQueryNotFound", graphql_http.PERSISTED_QUERY_NOT_FOUND)
+        return {**message, "payload": {**payload, "query": found}}
+    if isinstance(query, str):
+        if sha256_hex(query) != sha:
+            return await _refuse(handler, op_id, graphql_http.HASH_MISMATCH, "BAD_REQUEST")
+        schema = handler.schema._schema  # type: ignore[attr-defined]
+        valid = await asyncio.to_thread(validates, schema, query) if is_large(query) else validates(schema, query)
+        if valid:
+            await store.put(sha, query)
+    return message
+
+
+async def _refuse(handler: TransportWSHandler, op_id: str, message: str, code: str) -> object:
+    error = GraphQLError(message, extensions={"code": code})
+    await handler.send_message({"id": op_id, "type": "error", "payload": [error.formatted]})
+    return REFUSED

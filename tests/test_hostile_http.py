@@ -49,7 +49,7 @@ async def _healthz(org: Org) -> int:
 async def test_a_body_over_1_mib_gets_413_before_it_is_parsed(org: Org) -> None:
     logs = ServerLogs(org.stack)
     exactly = await post(org, _padded(MAX_BODY_BYTES))
-    assert exactly.status_code == 200 and exactly.json() == {"data": {"viewer": {"role": "admin"}}}
+    assert exactly.status_code == 200 and exactly.json()["data"] == {"viewer": {"role": "admin"}}
     one_more = await post(org, _padded(MAX_BODY_BYTES + 1))
     assert one_more.status_code == 413
     assert errors_of(one_more.json()) == ["PAYLOAD_TOO_LARGE"]
@@ -163,7 +163,7 @@ async def test_unreadable_bodies_get_a_clear_4xx_and_no_traceback(
 async def test_json_nested_64_levels_is_read(org: Org) -> None:
     nested = b"[" * 62 + b"1" + b"]" * 62  # the body's object and "variables" make 64
     response = await post(org, b'{"query": "{ viewer { role } }", "variables": {"unused": ' + nested + b"}}")
-    assert response.status_code == 200 and response.json() == {"data": {"viewer": {"role": "admin"}}}
+    assert response.status_code == 200 and response.json()["data"] == {"viewer": {"role": "admin"}}
 
 
 def test_json_depth_and_accept_negotiation() -> None:

@@ -1,4 +1,4 @@
-"""The npm ``graphql-ws`` client (Apollo's and urql's) against a refused subscription.
+"""npm clients against Switchboard: ``graphql-ws`` (Apollo's and urql's) and Apollo's PersistedQueryLink.
 
 Contract section 2: a forbidden subscription gets an ``error`` message for its
 operation, and the socket and its other subscriptions stay open, so that a client
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,7 @@ WAIT_SECONDS = 20.0
 
 @pytest.fixture(scope="session")
 def js_client() -> Path:
-    if not (JS / "node_modules" / "graphql-ws").is_dir():
+    if not all((JS / "node_modules" / name).is_dir() for name in ("graphql-ws", "@apollo/client")):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=JS, check=True, capture_output=True, timeout=600)
     return JS / "two_subscriptions.mjs"
 
@@ -104,3 +105,47 @@ async def test_graphql_ws_client_keeps_streaming_and_does_not_reconnect_after_a_
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+@pytest.mark.parametrize(
+    ("accept", "use_get"),
+    [(None, False), (None, True), ("application/json", False), ("application/json", True)],
+    ids=["default-post", "default-get", "json-post", "json-get"],
+)
+async def test_apollo_persisted_query_link_registers_once_and_hits_on_the_other_process(
+    org: Org, js_client: Path, accept: str | None, use_get: bool
+) -> None:
+    """Apollo's defaults send the hash first, resend with the query on PersistedQueryNotFound, then hit.
+
+    Apollo Client 4 accepts ``application/graphql-response+json`` first (the miss
+    is then a 400 it reads from the body); with ``application/json`` the miss is
+    a 200. With ``useGETForHashedQueries`` the hashed requests are GETs and the
+    registration a POST.
+    """
+    query = f"query Apq{secrets.token_hex(4)} {{ viewer {{ role organization }} }}"
+    args = {
+        "urls": [f"{org.stack.url(0)}/graphql", f"{org.stack.url(1)}/graphql"],
+        "token": org.token("analyst"),
+        "query": query,
+        "accept": accept,
+        "useGET": use_get,
+    }
+    process = await asyncio.create_subprocess_exec(
+        "node",
+        str(js_client.parent / "apollo_persisted.mjs"),
+        json.dumps(args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    report = json.loads(stdout)
+    viewer = {"viewer": {"__typename": "Viewer", "role": "analyst", "organization": org.id}}
+    assert [r["data"] for r in report["results"]] == [viewer, viewer], report
+    hashed = "GET" if use_get else "POST"
+    miss = 400 if accept is None else 200
+    assert report["requests"] == [
+        {"method": hashed, "withQuery": False, "status": miss},
+        {"method": "POST", "withQuery": True, "status": 200},
+        {"method": hashed, "withQuery": False, "status": 200},
+    ], report

@@ -72,13 +72,19 @@ class GraphQLWS:
             for queue in self._queues.values():
                 await queue.put({"type": "__closed__"})
 
-    async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> Subscription:
+    async def subscribe(
+        self, query: str | None, variables: dict[str, Any] | None = None, extensions: dict[str, Any] | None = None
+    ) -> Subscription:
+        """``query`` None and ``extensions`` given: a persisted query by its hash only."""
         self._next_id += 1
         op = str(self._next_id)
         self._queues[op] = asyncio.Queue()
-        await self.conn.send(
-            json.dumps({"id": op, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
-        )
+        payload: dict[str, Any] = {"variables": variables or {}}
+        if query is not None:
+            payload["query"] = query
+        if extensions is not None:
+            payload["extensions"] = extensions
+        await self.conn.send(json.dumps({"id": op, "type": "subscribe", "payload": payload}))
         return Subscription(self, op)
 
     async def close(self) -> None:

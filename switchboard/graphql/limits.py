@@ -25,23 +25,28 @@ The model, in full:
   given), clamped to 0..100, 20 when neither is given; variables (``first:
   $n``) are resolved from the request, then from the variable's default. A list
   of objects without pagination contributes and multiplies in the same way by
-  its expected size: ``Query.nodes`` the number of IDs asked for,
-  ``Metrics.series`` the most buckets a series may have, any other list
-  ``DEFAULT_LIST_SIZE``. The lists inside a connection (``edges``) add nothing,
-  the connection already counted them. Scalars, lists of scalars and single
-  objects cost nothing. Example: ``threads(first: 100) { edges { node {
-  invites(first: 100) { edges { node { id } } } } } }`` costs 100 + 100 x 100 =
-  10,100.
+  the most it can hold (``list_bound``), so that the estimate is an upper bound
+  of what runs: ``Query.queues`` and ``Metrics.byQueue`` the organization's
+  number of queues (cached per process, see ``switchboard.runtime.orgfacts``),
+  ``Query.nodes`` the number of IDs asked for, and the others the caps in
+  ``LIST_BOUNDS`` (the resolvers of the lists that have no cap of their own
+  stop there). A payload's ``userErrors`` counts nothing (errors about the
+  input, not data). Lists of introspection (``__schema``) count
+  ``DEFAULT_LIST_SIZE`` each: they are the schema's own, with no I/O. The
+  lists inside a connection (``edges``) add nothing, the connection already
+  counted them. Scalars, lists of scalars and single objects cost nothing.
+  Example: ``threads(first: 100) { edges { node { invites(first: 100) { edges
+  { node { id } } } } } }`` costs 100 + 100 x 100 = 10,100.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    BooleanValueNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -65,22 +70,40 @@ from graphql import (
     is_list_type,
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from switchboard.documents import OPERATION_RESOLUTION_FAILED, is_large, standard_errors
+from switchboard.documents import OPERATION_RESOLUTION_FAILED, standard_errors
+from switchboard.rules import enums
+from switchboard.rules.caps import MAX_ACTIVE_COLLABORATORS, MAX_LISTED_COLLABORATORS, MAX_PENDING_INVITES
+from switchboard.rules.invites import MAX_INVITEES
+from switchboard.rules.metrics import MAX_BUCKETS
+from switchboard.rules.pagination import MAX_PAGE
+from switchboard.rules.validation import TRANSCRIPT_MAX
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_COST = 50_000
 
 DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
-# Expected length of a list of objects that has no pagination (collaborators,
-# queues, pending invites, introspection's types and fields...).
+MAX_PAGE_SIZE = MAX_PAGE
+# The size counted for a list of introspection (types, fields...).
 DEFAULT_LIST_SIZE = 10
-# 31 days of hourly buckets: the longest series the metrics query returns.
-MAX_SERIES_SIZE = 24 * 31
+# The longest series the metrics query returns (31 days of hourly buckets).
+MAX_SERIES_SIZE = MAX_BUCKETS
+# (type, field) -> the most objects the list holds. Every list of objects of
+# the schema without pagination has its bound here or in ``list_bound``
+# (tests/test_query_cost.py checks), so a new list is never counted by a guess.
+LIST_BOUNDS: dict[tuple[str, str], int] = {
+    ("Metrics", "series"): MAX_SERIES_SIZE,
+    ("Metrics", "transfersByTrigger"): len(enums.TransferTrigger),
+    ("QueueStats", "waitingByPriority"): len(enums.Priority),
+    ("Viewer", "pendingInvites"): MAX_PENDING_INVITES,
+    ("InviteCollaboratorsPayload", "invites"): MAX_INVITEES,
+    ("TransferContext", "transcript"): TRANSCRIPT_MAX,
+    ("Thread", "collaborators"): MAX_ACTIVE_COLLABORATORS,
+}
+# Lists as long as the organization has queues.
+QUEUE_LISTS = frozenset({("Query", "queues"), ("Metrics", "byQueue")})
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,10 @@ class _Walker:
     schema: GraphQLSchema
     fragments: Mapping[str, FragmentDefinitionNode]
     variables: Mapping[str, Any]
+    # The organization's number of queues; None: not known yet (counted as 0,
+    # and ``needs_queue_count`` says the estimate must be made again with it).
+    queue_count: int | None = None
+    needs_queue_count: bool = False
     _memo: dict[str, Measure] = field(default_factory=dict)
     _active: set[str] = field(default_factory=set)
 
@@ -174,16 +201,29 @@ class _Walker:
             return None
         if parent is not None and parent.name.endswith("Connection"):
             return None
-        parent_name = parent.name if parent is not None else ""
-        if (parent_name, node.name.value) == ("Query", "nodes"):
+        return self.list_bound(node, parent.name if parent is not None else "")
+
+    def list_bound(self, node: FieldNode, parent_name: str) -> int:
+        """The most objects a list without pagination holds."""
+        key = (parent_name, node.name.value)
+        if key in QUEUE_LISTS:
+            if self.queue_count is None:
+                self.needs_queue_count = True
+                return 0
+            return self.queue_count
+        if node.name.value == "userErrors":
+            # A mutation's errors about its input: no data, no I/O, a few per input field.
+            return 0
+        if key == ("Query", "nodes"):
             ids = self._argument(node, "ids")
             return len(ids) if isinstance(ids, list) else DEFAULT_LIST_SIZE
-        if (parent_name, node.name.value) == ("Metrics", "series"):
-            return MAX_SERIES_SIZE
-        return DEFAULT_LIST_SIZE
+        if key == ("Thread", "collaborators") and self._argument(node, "includeInactive") is True:
+            return MAX_LISTED_COLLABORATORS
+        return LIST_BOUNDS.get(key, DEFAULT_LIST_SIZE)
 
     def _page_size(self, node: FieldNode) -> int:
-        sizes = [v for v in (self._argument(node, "first"), self._argument(node, "last")) if isinstance(v, int)]
+        given = (self._argument(node, "first"), self._argument(node, "last"))
+        sizes = [v for v in given if isinstance(v, int) and not isinstance(v, bool)]
         if not sizes:
             return DEFAULT_PAGE_SIZE
         return min(max(max(sizes), 0), MAX_PAGE_SIZE)
@@ -199,6 +239,8 @@ class _Walker:
             return self.variables.get(value.name.value)
         if isinstance(value, IntValueNode):
             return int(value.value)
+        if isinstance(value, BooleanValueNode):
+            return value.value
         if isinstance(value, ListValueNode):
             return [self._value(v) for v in value.values]
         return None
@@ -211,11 +253,13 @@ def _variable_values(operation: OperationDefinitionNode, variables: Mapping[str,
         default = definition.default_value
         if isinstance(default, IntValueNode):
             values[definition.variable.name.value] = int(default.value)
+        elif isinstance(default, BooleanValueNode):
+            values[definition.variable.name.value] = default.value
         elif isinstance(default, ListValueNode):
             values[definition.variable.name.value] = list(default.values)
     for name, value in (variables or {}).items():
         # A value given in the request wins over the default, even null.
-        values[name] = value if isinstance(value, int | list) and not isinstance(value, bool) else None
+        values[name] = value if isinstance(value, int | list) else None
     return values
 
 
@@ -224,15 +268,28 @@ def measure_operation(
     document: DocumentNode,
     operation: OperationDefinitionNode,
     variables: Mapping[str, Any] | None = None,
+    queue_count: int | None = None,
 ) -> Measure:
-    """Depth, aliases and estimated cost of one operation of ``document``."""
+    """Depth, aliases and estimated cost of one operation of ``document`` (queues counted as ``queue_count``)."""
+    return measure_request(schema, document, operation, variables, queue_count)[0]
+
+
+def measure_request(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+    queue_count: int | None,
+) -> tuple[Measure, bool]:
+    """The measure, and whether it needs the organization's number of queues (``queue_count`` None)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     root = schema.get_root_type(operation.operation)
-    walker = _Walker(schema, fragments, _variable_values(operation, variables))
-    return walker.selection_set(operation.selection_set, root)
+    walker = _Walker(schema, fragments, _variable_values(operation, variables), queue_count)
+    measure = walker.selection_set(operation.selection_set, root)
+    return measure, walker.needs_queue_count
 
 
-def _operations(document: DocumentNode, name: str | None) -> Iterator[OperationDefinitionNode]:
+def operations(document: DocumentNode, name: str | None) -> Iterator[OperationDefinitionNode]:
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode):
             if name is None or (definition.name is not None and definition.name.value == name):
@@ -281,40 +338,8 @@ def operation_choice_errors(document: DocumentNode, name: str | None) -> list[Gr
     return [GraphQLError(message, extensions={"code": OPERATION_RESOLUTION_FAILED})]
 
 
-def validation_errors(ec: ExecutionContext, document: DocumentNode) -> list[GraphQLError]:
-    """The standard rules, the choice of operation, then the limits of the operation that runs."""
+def request_errors(ec: ExecutionContext, document: DocumentNode) -> list[GraphQLError]:
+    """The standard rules, then the choice of operation (the limits come after, see ``cost``)."""
     schema = ec.schema._schema
     errors = list(standard_errors(schema, ec.query, document, tuple(ec.validation_rules)))
-    errors = errors or operation_choice_errors(document, ec._provided_operation_name)
-    if not errors:
-        for operation in _operations(document, ec.operation_name):
-            measure = measure_operation(schema, document, operation, ec.variables)
-            errors.extend(limit_errors(measure, operation))
-    return errors
-
-
-class QueryLimits(SchemaExtension):
-    """Validation with the limits, instantiated per request by strawberry.
-
-    The standard rules depend on the document only and are cached; the limits
-    depend on the request's variables too (``first: $n``), so they are measured
-    for every request, after the standard rules passed. Setting
-    ``pre_execution_errors`` here is how strawberry's own ValidationCache tells
-    the executor that validation is done. A document too large to cache is
-    validated in a worker thread (see documents.py).
-    """
-
-    async def on_validate(self) -> AsyncIterator[None]:
-        ec = self.execution_context
-        document = ec.graphql_document
-        if document is not None and ec.pre_execution_errors is None:
-            if is_large(ec.query):
-                ec.pre_execution_errors = await asyncio.to_thread(validation_errors, ec, document)
-            else:
-                ec.pre_execution_errors = validation_errors(ec, document)
-        yield
-
-
-def query_limit_rules() -> list[Any]:
-    """Strawberry extensions enforcing the limits (classes: strawberry builds one per request)."""
-    return [QueryLimits]
+    return errors or operation_choice_errors(document, ec._provided_operation_name)

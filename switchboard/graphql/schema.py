@@ -14,7 +14,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from switchboard import outages
 from switchboard.documents import OPERATION_RESOLUTION_FAILED, DocumentCache, classify_syntax_error
 from switchboard.graphql import unset
-from switchboard.graphql.limits import query_limit_rules
+from switchboard.graphql.cost import query_cost_rules
 from switchboard.graphql.mutation import Mutation
 from switchboard.graphql.query import Query
 from switchboard.graphql.subscription import Subscription
@@ -135,7 +135,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             OperationLog,
             DocumentCache,
-            *query_limit_rules(),
+            *query_cost_rules(),
             masked_errors,
         ],
         execution_context_class=ExecutionContext,

@@ -7,10 +7,24 @@ turns the accepted invite's seat into a place, so it counts places only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from switchboard.rules.enums import CollaboratorRole, ThreadClass
+from switchboard.rules.pagination import MAX_PAGE
+from switchboard.rules.validation import SETTING_RANGES
+
+# The most collaborators ``Thread.collaborators`` lists (the query-cost estimate
+# counts them so): the active ones are the primary and at most the largest cap an
+# organization may set; with includeInactive, the newest ``MAX_PAGE`` places,
+# the active ones first among them.
+MAX_ACTIVE_COLLABORATORS = 1 + max(SETTING_RANGES[f"collaborator_limit_{c}"][1] for c in ("normal", "vip", "urgent"))
+MAX_LISTED_COLLABORATORS = MAX_PAGE
+# The most invites ``Viewer.pendingInvites`` lists: the oldest ``MAX_PAGE``.
+MAX_PENDING_INVITES = MAX_PAGE
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,3 +55,15 @@ def seat_free(cap: int, taken: int) -> bool:
 def has_capacity(active: int, maximum: int) -> bool:
     """An agent below maxConcurrentThreads (or maxConcurrentCollaborations) may take one more."""
     return active < maximum
+
+
+def listed_collaborators(rows: list[T], active: Callable[[T], bool], limit: int) -> list[T]:
+    """At most ``limit`` of ``rows`` (oldest first): the active ones, then the newest others, in their order."""
+    if len(rows) <= limit:
+        return rows
+    keep = {id(row) for row in rows if active(row)}
+    for row in reversed(rows):
+        if len(keep) >= limit:
+            break
+        keep.add(id(row))
+    return [row for row in rows if id(row) in keep][:limit]

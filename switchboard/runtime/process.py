@@ -15,8 +15,10 @@ from switchboard.observability import Telemetry
 from switchboard.runtime import sweepers
 from switchboard.runtime.collector import QueueCollector
 from switchboard.runtime.event_rows import EventRows
+from switchboard.runtime.orgfacts import OrgFactsCache
+from switchboard.runtime.persisted import PersistedQueries
 from switchboard.runtime.positions import QueueWatchHub
-from switchboard.runtime.ratelimit import InviteRateLimiter
+from switchboard.runtime.ratelimit import InviteRateLimiter, QueryCostLimiter
 from switchboard.runtime.router import QueueRouter
 from switchboard.runtime.scheduler import Job, Scheduler
 from switchboard.runtime.stats import QueueStatsHub
@@ -35,6 +37,9 @@ class Services:
     scheduler: Scheduler
     router: QueueRouter
     invite_limiter: InviteRateLimiter
+    query_costs: QueryCostLimiter
+    org_facts: OrgFactsCache
+    persisted_queries: PersistedQueries
     positions: QueueWatchHub
     queue_stats: QueueStatsHub
     event_rows: EventRows
@@ -84,6 +89,9 @@ def build(settings: Settings, telemetry: Telemetry, redis: aioredis.Redis | None
         scheduler=scheduler,
         router=router,
         invite_limiter=InviteRateLimiter(redis, settings.redis_prefix),
+        query_costs=QueryCostLimiter(redis, settings.redis_prefix),
+        org_facts=OrgFactsCache(bus),
+        persisted_queries=PersistedQueries(redis, settings.redis_prefix),
         positions=positions,
         queue_stats=stats,
         event_rows=EventRows(),
@@ -102,6 +110,7 @@ async def stop(services: Services) -> None:
     await services.router.stop()
     await services.positions.stop()
     await services.queue_stats.stop()
+    services.org_facts.stop()
     with contextlib.suppress(KeyError):
         services.telemetry.registry.unregister(services.collector)
     await services.bus.stop()

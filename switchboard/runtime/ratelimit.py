@@ -1,4 +1,10 @@
-"""How many invites one agent may send per minute, across every process.
+"""Rate limits across every process: invites per agent, query cost per caller.
+
+Both have the same shape: with Redis, one Lua script checks and claims in one
+atomic step whatever the number of processes; without Redis (the embedded
+default: one process) the same check runs in the process.
+
+**Invites.** How many invites one agent may send per minute.
 
 The slots are taken before the transaction that sends the invites: as many as
 the call has invitees, or fewer if the agent is near the limit; the use case
@@ -11,6 +17,17 @@ so the check and the claim are one atomic step whatever the number of
 processes. Without Redis (the embedded default: one process) the invites the
 agent created in the last window are counted in the database, plus the slots
 this process has handed out and not yet given back.
+
+**Query cost.** Each caller (organization and token ``sub``) has a token bucket
+(``switchboard.rules.budget``): its level and when it was last seen, a Redis
+hash that expires once the bucket would be full again (a missing bucket is a
+full one). The script reads Redis's clock, so processes whose clocks differ
+still share one bucket consistently. An operation that costs nothing spends
+nothing and is not sent to Redis: its ``currentlyAvailable`` is this process's
+latest view of the bucket, refilled to now (what other processes spent since
+is not in it). Without Redis the buckets live in an LRU of ``LOCAL_BUCKETS``
+callers (a caller pushed out starts full again); with Redis the same LRU holds
+each caller's latest view, and carries on from it while Redis does not answer.
 """
 
 from __future__ import annotations
@@ -23,9 +40,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis.asyncio as aioredis
+from cachetools import LRUCache
 from redis.exceptions import RedisError
 
 from switchboard.models import Invite
+from switchboard.rules import budget
 from switchboard.services.tenancy import Tenant
 
 log = logging.getLogger(__name__)
@@ -107,3 +126,72 @@ class InviteRateLimiter:
             await self.redis.zrem(grant.key, *unused)
         except (RedisError, OSError) as exc:
             log.warning("invite rate limiter: could not give slots back: %s", exc)
+
+
+# KEYS[1] = the caller's bucket; ARGV = capacity, rate (points/s), cost.
+# Returns {1 if spent else 0, the level after (a string: Lua numbers become integers)}.
+# An operation costing nothing only reads: the level is a function of time.
+_SPEND = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local level = capacity
+local saved = redis.call('HMGET', KEYS[1], 'level', 'at')
+if saved[1] then
+  level = math.min(capacity, tonumber(saved[1]) + math.max(0, now - tonumber(saved[2])) * rate)
+end
+if cost == 0 then return {1, tostring(level)} end
+local spent = 0
+if cost <= level then
+  level = level - cost
+  spent = 1
+end
+redis.call('HSET', KEYS[1], 'level', tostring(level), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil((capacity - level) / rate) + 1)
+return {spent, tostring(level)}
+"""
+
+LOCAL_BUCKETS = 100_000
+
+
+class QueryCostLimiter:
+    """One per process: spends a caller's query-cost points, or says when to retry."""
+
+    def __init__(self, redis: aioredis.Redis | None, prefix: str) -> None:
+        self.prefix = prefix
+        self._script = redis.register_script(_SPEND) if redis is not None else None
+        self._local: LRUCache[tuple[str, str], budget.Bucket] = LRUCache(maxsize=LOCAL_BUCKETS)
+
+    async def spend(self, org: str, sub: str, cost: int, capacity: int, rate: int) -> budget.Spend:
+        """Take ``cost`` points from the caller's bucket of ``capacity`` refilling at ``rate`` per second."""
+        caller, now = (org, sub), time.monotonic()
+        if self._script is not None and cost > 0:
+            key = f"{self.prefix}:query-cost:{org}:{sub}"
+            try:
+                spent, level = await self._script(keys=[key], args=[capacity, rate, cost])
+            except (RedisError, OSError) as exc:
+                # Each process limiting on its own is looser, not wrong; better than refusing all.
+                log.warning("query cost limiter: redis unavailable (%s); limiting in this process", exc)
+            else:
+                self._local[caller] = budget.Bucket(float(level), now)
+                return _outcome(bool(int(spent)), float(level), capacity, rate, cost)
+        # Without Redis the bucket itself; with Redis, for an operation costing
+        # nothing (which spends nothing, so needs no round trip), this process's
+        # latest view of the shared bucket, refilled to now.
+        return self.spend_locally(caller, cost, capacity, rate, now)
+
+    def spend_locally(self, caller: tuple[str, str], cost: int, capacity: int, rate: int, now: float) -> budget.Spend:
+        bucket, outcome = budget.spend(self._local.get(caller), now, capacity, rate, cost)
+        if cost:
+            self._local[caller] = bucket
+        return outcome
+
+
+def _outcome(spent: bool, level: float, capacity: int, rate: int, cost: int) -> budget.Spend:
+    """The script's answer as ``budget.spend`` gives it."""
+    if spent:
+        return budget.Spend(True, int(level), capacity, rate)
+    _, outcome = budget.spend(budget.Bucket(level, 0.0), 0.0, capacity, rate, cost)
+    return outcome

@@ -10,6 +10,7 @@ from tortoise.queryset import QuerySet
 
 from switchboard.models import Agent, Invite, QueueEntry, Thread
 from switchboard.rules import queue_order as order
+from switchboard.rules.caps import MAX_PENDING_INVITES
 from switchboard.rules.enums import (
     AgentRole,
     AgentStatus,
@@ -118,9 +119,9 @@ def invites(tenant: Tenant, scope: Scope, query: InviteQuery) -> QuerySet[Invite
 
 
 async def pending_invites(tenant: Tenant, agent_id: int, now: datetime) -> list[Invite]:
-    """Invites addressed to the agent that can still be answered, oldest first."""
+    """Invites addressed to the agent that can still be answered, the oldest ``MAX_PENDING_INVITES``."""
     qs = tenant.q(Invite).filter(invitee_id=agent_id, status__in=list(ANSWERABLE), expires_at__gt=now)
-    return list(await qs.order_by("created_at", "id"))
+    return list(await qs.order_by("created_at", "id").limit(MAX_PENDING_INVITES))
 
 
 @dataclass

@@ -22,7 +22,9 @@ from switchboard.graphql.types import base, connections, queues
 from switchboard.graphql.types.agents import Agent, identity, load_agent
 from switchboard.graphql.types.base import InfoT, Node, gid
 from switchboard.rules import policy
-from switchboard.rules.caps import collaborator_cap
+from switchboard.rules.caps import MAX_ACTIVE_COLLABORATORS as MAX_ACTIVE
+from switchboard.rules.caps import MAX_LISTED_COLLABORATORS as MAX_LISTED
+from switchboard.rules.caps import collaborator_cap, listed_collaborators
 from switchboard.services import listing
 from switchboard.services.pagination import page_of, paginate
 from switchboard.services.tenancy import limits_of
@@ -143,8 +145,11 @@ class Thread(Node):
         loaders = info.context.loaders
         if not policy.shows_identities(await info.context.caller(), self.reach):
             return []
-        loader = loaders.all_collaborators if include_inactive else loaders.active_collaborators
-        return [Collaborator.from_model(row) for row in await loader.load(self.row.id)]
+        if include_inactive:
+            rows = listed_collaborators(await loaders.all_collaborators.load(self.row.id), _active, MAX_LISTED)
+        else:
+            rows = (await loaders.active_collaborators.load(self.row.id))[:MAX_ACTIVE]
+        return [Collaborator.from_model(row) for row in rows]
 
     @strawberry.field(description="Cap on non-primary active collaborators plus open invites.")
     async def collaborator_limit(self, info: InfoT) -> int:
@@ -246,3 +251,7 @@ class Collaborator(Node):
             left_at=row.left_at,
             row=row,
         )
+
+
+def _active(row: m.Collaborator) -> bool:
+    return bool(row.active)
