@@ -148,6 +148,7 @@ class StartupReport:
 
 
 GC_GEN0_THRESHOLD = 50_000
+REDIS_TIMEOUT_SECONDS = 2.0
 
 
 def _tune_gc() -> None:
@@ -199,7 +200,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         applied = await _open_database(settings)
         client = (
-            aioredis.from_url(settings.redis_url, socket_connect_timeout=2, health_check_interval=15)
+            aioredis.from_url(
+                settings.redis_url,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                # A Redis that hangs must not hold requests: each command (rate limits, the query
+                # budget, readiness) gives up after this and the caller falls back. The event
+                # subscription's blocking read is exempt (redis-py reads pub/sub without a timeout).
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                health_check_interval=15,
+            )
             if settings.redis_url
             else None
         )
