@@ -62,12 +62,8 @@ def log_failure(logger: logging.Logger, what: str, *args: object) -> None:
     """Log the exception being handled: one line when the database or Redis is away (expected during
     an outage, and retried), the traceback for anything else."""
     failure = sys.exc_info()[1]
-    service = outages_of(failure)
+    service = unavailable(failure) if failure is not None else None
     if service is None:
         logger.exception(what, *args)
     else:
         logger.warning(f"{what} ({service} unavailable: %s: %s)", *args, type(failure).__name__, failure)
-
-
-def outages_of(failure: BaseException | None) -> str | None:
-    return unavailable(failure) if failure is not None else None
