@@ -68,12 +68,14 @@ class Watcher:
     client: GraphQLWS
     subscription: Subscription
     cursors: list[str] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
     task: asyncio.Task[None] | None = None
 
     async def read(self) -> None:
         while True:
             data = await self.subscription.next(timeout=24 * 3600)
             self.cursors.append(data["inviteEvents"]["cursor"])
+            self.kinds[data["inviteEvents"]["cursor"]] = data["inviteEvents"]["kind"]
 
 
 async def _watch(org: Org, agents: list[AgentHandle], count: int) -> list[Watcher]:
@@ -86,34 +88,40 @@ async def _watch(org: Org, agents: list[AgentHandle], count: int) -> list[Watche
     return watchers
 
 
-async def _replayed(org: Org, watcher: Watcher, server: int) -> list[str]:
-    """The stream's events after its first live cursor, replayed from the log until it goes quiet."""
-    cursors: list[str] = []
+async def _replayed(org: Org, watcher: Watcher, server: int) -> dict[str, str]:
+    """The stream's events (cursor: kind) after its first live cursor, replayed from the log until
+    it goes quiet."""
+    events: dict[str, str] = {}
     async with await org.ws(watcher.agent.token, server=server) as client:
         replay = await client.subscribe(INVITE_EVENTS, {"after": watcher.cursors[0]})
         try:
             while True:
-                cursors.append((await replay.next(timeout=3.0))["inviteEvents"]["cursor"])
+                event = (await replay.next(timeout=3.0))["inviteEvents"]
+                events[event["cursor"]] = event["kind"]
         except TimeoutError:
             pass
-    return cursors
+    return events
 
 
-async def _lost_and_duplicated(org: Org, watchers: list[Watcher]) -> tuple[int, int, int]:
-    """(events seen live, lost, duplicated) over every watcher."""
-    seen = lost = duplicated = 0
+async def _lost_and_duplicated(org: Org, watchers: list[Watcher]) -> tuple[int, list[str], int]:
+    """(events seen live, the lost ones, how many were duplicated) over every watcher.
+
+    The live streams stay open while the replays run and a moment after: events raised meanwhile
+    (invites expiring after the traffic stopped) reach both, so only a real loss shows."""
     await asyncio.sleep(3.0)  # the last events of the run reach the streams
-    for i, watcher in enumerate(watchers):
+    watching = [w for w in watchers if w.cursors]
+    replays = await asyncio.gather(*(_replayed(org, w, server=i + 1) for i, w in enumerate(watching)))
+    await asyncio.sleep(2.0)
+    seen, lost, duplicated = 0, [], 0
+    for watcher in watchers:
         if watcher.task is not None:
             watcher.task.cancel()
         await watcher.client.close()
-        if not watcher.cursors:
-            continue
+    for watcher, replay in zip(watching, replays, strict=True):
         live = watcher.cursors[1:]
-        replay = await _replayed(org, watcher, server=i + 1)
         seen += len(watcher.cursors)
         duplicated += len(live) - len(set(live))
-        lost += len(set(replay) - set(live))
+        lost += [f"{cursor} {kind} (agent {watcher.agent.id})" for cursor, kind in replay.items() if cursor not in live]
     return seen, lost, duplicated
 
 
@@ -167,7 +175,8 @@ async def soak(stack: servers.Stack, args: argparse.Namespace) -> dict[str, Any]
             "memory_mib_start": [round(m) for m in memory_start],
             "memory_mib_end": [round(m) for m in memory_end],
             "events_seen": seen,
-            "events_lost": lost,
+            "events_lost": len(lost),
+            "lost_samples": lost[:5],
             "events_duplicated": duplicated,
             "invariants_broken": await invariants.violations(stack, org.id),
             "outcomes": dict(sorted(workload.outcomes.items())),
