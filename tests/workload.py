@@ -26,7 +26,7 @@ from tests.conftest import AgentHandle, Org
 
 THREAD = """query($id: ID!) { thread(id: $id) { id status primaryAgent { id }
   collaborators { role agent { id } }
-  invites(first: 50, status: [PENDING, DEFERRED, PENDING_APPROVAL]) { edges { node { id status type
+  invites(first: 10, status: [PENDING, DEFERRED, PENDING_APPROVAL]) { edges { node { id status type
     inviter { id } invitee { id } } } }
   queueEntry { id status } } }"""
 START = """mutation($i: StartThreadInput!) { startThread(input: $i) {
@@ -157,7 +157,9 @@ class Workload:
         if not self.visitors:
             return None
         visitor = self.rng.choice(self.visitors)
-        kind, data = await self.request("read", THREAD, {"id": visitor.thread}, self.org.token())
+        # As the console of whoever works on it would: a caller (and a query budget) per thread.
+        reader = self.org.token("admin", sub=f"reader-{visitor.thread}")
+        kind, data = await self.request("read", THREAD, {"id": visitor.thread}, reader)
         return (visitor, data["thread"]) if kind == "ok" else None
 
     def agent(self, agent_id: str | None = None) -> AgentHandle:
