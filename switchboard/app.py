@@ -150,6 +150,7 @@ class StartupReport:
 
 
 GC_GEN0_THRESHOLD = 50_000
+REDIS_TIMEOUT_SECONDS = 2.0
 
 
 def _tune_gc() -> None:
@@ -193,6 +194,18 @@ class SwitchboardApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
+def _redis_client(url: str) -> aioredis.Redis:
+    return aioredis.from_url(
+        url,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        # A Redis that hangs must not hold requests: each command (rate limits, the query
+        # budget, readiness) gives up after this and the caller falls back. The event
+        # subscription's blocking read is exempt (redis-py reads pub/sub without a timeout).
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        health_check_interval=15,
+    )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_module.load()
     telemetry = Telemetry()
@@ -200,11 +213,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         applied = await _open_database(settings)
-        client = (
-            aioredis.from_url(settings.redis_url, socket_connect_timeout=2, health_check_interval=15)
-            if settings.redis_url
-            else None
-        )
+        client = _redis_client(settings.redis_url) if settings.redis_url else None
         services = process.build(settings, telemetry, client)
         app.state.services = services
         await process.start(services)

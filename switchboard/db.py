@@ -41,6 +41,10 @@ def _connection(settings: Settings) -> str | dict[str, Any]:
     config["credentials"].setdefault("minsize", POOL_MIN)
     config["credentials"].setdefault("maxsize", POOL_MAX)
     config["credentials"]["reset"] = _reset_connection
+    # A database that hangs fails the request instead of holding it (SERVICE_UNAVAILABLE):
+    # ``timeout`` bounds each connect, ``command_timeout`` each statement.
+    config["credentials"].setdefault("timeout", settings.database_timeout_seconds)
+    config["credentials"].setdefault("command_timeout", settings.database_timeout_seconds)
     return config
 
 

@@ -42,6 +42,9 @@ class Settings:
     relay_poll_seconds: float = 1.0
     # How long the event log keeps events for ``after:`` resumes (the contract asks for 24 hours at least).
     event_retention_hours: int = 168
+    # How long one database connect or statement may take before it fails (SERVICE_UNAVAILABLE):
+    # a database that hangs must not hold a request longer than the contract's 10 seconds.
+    database_timeout_seconds: float = 4.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -225,7 +228,19 @@ def load(env: Mapping[str, str] | None = None, *, create_secret: bool = True) ->
         timer_poll_seconds=_float(env, "SWITCHBOARD_TIMER_POLL_SECONDS", 0.25),
         relay_poll_seconds=_float(env, "SWITCHBOARD_RELAY_POLL_SECONDS", 1.0),
         event_retention_hours=_retention_hours(env),
+        database_timeout_seconds=_float(env, "SWITCHBOARD_DATABASE_TIMEOUT_SECONDS", 4.0),
     )
+
+
+class _OneLine(logging.Filter):
+    """asyncpg's pool logs a traceback each time it fails to reconnect while the database is down;
+    the reason alone says it (the outage is expected, not a bug)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()}: {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
 
 
 def configure_logging(settings: Settings) -> None:
@@ -233,3 +248,4 @@ def configure_logging(settings: Settings) -> None:
         level=getattr(logging, settings.log_level),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    logging.getLogger("asyncpg.pool").addFilter(_OneLine())

@@ -58,7 +58,20 @@ class WebSocketAdapter(CheckedWebSocketAdapter):
         if self.ws.application_state == WebSocketState.DISCONNECTED:
             return
         with contextlib.suppress(RuntimeError):
-            await self.ws.close(code=code, reason=reason)
+            await self.ws.close(code=code, reason=close_reason(reason))
+
+
+# A close frame carries at most 125 bytes: the 2-byte code and 123 of reason. A longer
+# reason (one quoting what the client sent) would fail the close itself with a traceback.
+MAX_CLOSE_REASON_BYTES = 123
+
+
+def close_reason(reason: str | None) -> str:
+    """``reason`` cut to what a close frame carries, on a character boundary."""
+    data = (reason or "").encode()
+    if len(data) <= MAX_CLOSE_REASON_BYTES:
+        return reason or ""
+    return data[: MAX_CLOSE_REASON_BYTES - 3].decode(errors="ignore") + "..."
 
 
 async def on_connect(context: Context) -> None:

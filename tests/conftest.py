@@ -19,13 +19,16 @@ import jwt
 import pytest
 import pytest_asyncio
 
-from tests import servers
+from tests import invariants, servers
 from tests.wsclient import GraphQLWS
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgres_only: needs several server processes sharing PostgreSQL and Redis (races, fan-out)"
+    )
+    config.addinivalue_line(
+        "markers", "cap_lowered: the test lowers collaboratorLimit under open invites; the cap invariant is not checked"
     )
 
 
@@ -171,3 +174,11 @@ async def org(stack: servers.Stack, http: httpx.AsyncClient) -> Org:
 @pytest_asyncio.fixture
 async def other_org(stack: servers.Stack, http: httpx.AsyncClient) -> Org:
     return Org(stack, http)
+
+
+@pytest_asyncio.fixture
+async def check_invariants(request: pytest.FixtureRequest, org: Org) -> AsyncIterator[None]:
+    """After the test, the contract's invariants hold in its organization (tests/invariants.py)."""
+    yield
+    caps = request.node.get_closest_marker("cap_lowered") is None
+    await invariants.assert_hold(org.stack, org.id, caps=caps)

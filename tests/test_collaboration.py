@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
+import pytest
+
 from tests.collab_support import (
     CHANGE,
     DECIDE,
@@ -24,6 +26,9 @@ from tests.collab_support import (
     thread_view,
 )
 from tests.conftest import Org
+
+# After each test, the contract's invariants hold in its organization.
+pytestmark = pytest.mark.usefixtures("check_invariants")
 
 
 async def test_accepting_makes_the_invitee_a_collaborator(org: Org) -> None:

@@ -24,7 +24,8 @@ from tests.collab_support import (
 from tests.conftest import Org
 
 # Races need several processes and real row locks: the PostgreSQL stack only.
-pytestmark = pytest.mark.postgres_only
+# After each, the contract's invariants hold in the test's organization.
+pytestmark = [pytest.mark.postgres_only, pytest.mark.usefixtures("check_invariants")]
 
 
 def outcome(payload: dict[str, object]) -> str:
@@ -49,6 +50,7 @@ async def test_parallel_invites_for_the_last_seat_have_one_winner(org: Org) -> N
         assert view["invites"]["totalCount"] == 3
 
 
+@pytest.mark.cap_lowered
 async def test_parallel_accepts_for_the_last_seat_have_one_winner(org: Org) -> None:
     primary = await org.create_agent("Prim")
     invitees = [await org.create_agent(f"I{i}") for i in range(5)]

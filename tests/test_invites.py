@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.collab_support import (
     TRANSFER,
     active_thread,
@@ -14,6 +16,9 @@ from tests.collab_support import (
     thread_view,
 )
 from tests.conftest import Org
+
+# After each test, the contract's invariants hold in its organization.
+pytestmark = pytest.mark.usefixtures("check_invariants")
 
 
 async def test_invites_per_agent_per_minute(org: Org) -> None:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.collab_support import THREAD_EVENTS, agent_counts, invite_one, join, respond, thread_view
 from tests.conftest import AgentHandle, Org
 from tests.queue_support import cancel, claim, create_queue, enqueue, transfer
 from tests.wsclient import Subscription
+
+# After each test, the contract's invariants hold in its organization.
+pytestmark = pytest.mark.usefixtures("check_invariants")
 
 HANDBACK_KINDS = ["INVITE_CHANGED", "INVITE_CHANGED", "COLLABORATOR_LEFT", "QUEUED"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Org
 from tests.queue_support import (
     agent_row,
@@ -15,6 +17,9 @@ from tests.queue_support import (
     update_settings,
     watch,
 )
+
+# After each test, the contract's invariants hold in its organization.
+pytestmark = pytest.mark.usefixtures("check_invariants")
 
 
 async def test_bot_transfer_stores_context_and_queues(org: Org) -> None:

@@ -25,6 +25,9 @@ from tests.queue_support import (
     watch,
 )
 
+# After each test, the contract's invariants hold in its organization.
+pytestmark = pytest.mark.usefixtures("check_invariants")
+
 
 async def resolve(org: Org, agent: AgentHandle, thread_id: str) -> None:
     body = await org.gql(

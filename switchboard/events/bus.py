@@ -25,6 +25,7 @@ from typing import Any, overload
 
 from tortoise import connections
 
+from switchboard import outages
 from switchboard.events.codec import BusEvent, LiveEvent, UnknownEvent
 from switchboard.events.cursors import CursorExpired
 from switchboard.events.transport import LocalTransport, Transport
@@ -131,7 +132,7 @@ class EventBus:
             # The change is committed: a failed local delivery (a gap fill that
             # could not read the log) must not turn the mutation into an error.
             # The catch-up poll delivers these events.
-            log.exception("local delivery of events %s..%s failed", events[0].seq, events[-1].seq)
+            outages.log_failure(log, "local delivery of events %s..%s failed", events[0].seq, events[-1].seq)
         await self.transport.publish(events)
 
     async def ingest(self, event: BusEvent) -> None:

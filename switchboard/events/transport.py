@@ -21,6 +21,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from switchboard import outages
 from switchboard.events.codec import BusEvent, LiveEvent, decode
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class RedisTransport:
             # A failed gap fill (the database briefly away) must not end
             # this process's one subscription; the catch-up poll
             # delivers the event once the database answers again.
-            log.exception("delivering event %s failed", event.seq)
+            outages.log_failure(log, "delivering event %s failed", event.seq)
 
     async def stop(self) -> None:
         if self._task is not None:

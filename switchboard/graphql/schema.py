@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 import strawberry
@@ -10,6 +11,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from switchboard import outages
 from switchboard.documents import OPERATION_RESOLUTION_FAILED, DocumentCache, classify_syntax_error
 from switchboard.graphql import unset
 from switchboard.graphql.cost import query_cost_rules
@@ -25,6 +27,8 @@ from switchboard.graphql.types.threads import Collaborator, Thread, Visitor
 from switchboard.graphql.types.viewer import Viewer
 from switchboard.observability import OperationLog
 
+log = logging.getLogger(__name__)
+
 # Strawberry's refusals of an operation it cannot pick or run here (unknown
 # operationName, a query sent as a legacy graphql-ws subscription): client errors.
 _EXPECTED_CODES = {CannotGetOperationTypeError: OPERATION_RESOLUTION_FAILED, InvalidOperationTypeError: "BAD_REQUEST"}
@@ -33,7 +37,24 @@ _EXPECTED_CODES = {CannotGetOperationTypeError: OPERATION_RESOLUTION_FAILED, Inv
 def should_mask(error: GraphQLError) -> bool:
     """Hide internals of unexpected failures; keep our own errors and validation messages."""
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError) and type(original) not in _EXPECTED_CODES
+    return (
+        original is not None
+        and not isinstance(original, GraphQLError)
+        and type(original) not in _EXPECTED_CODES
+        and outages.unavailable(original) is None
+    )
+
+
+def _service_unavailable(error: GraphQLError) -> bool:
+    """The database or Redis failed under this field: a clear SERVICE_UNAVAILABLE and one log line."""
+    original = error.original_error
+    service = outages.unavailable(original) if original is not None else None
+    if service is None:
+        return False
+    error.message = outages.message(service)
+    error.extensions = {"code": "SERVICE_UNAVAILABLE"}
+    log.warning("%s at %s: %s: %s", error.message, error.path, type(original).__name__, original)
+    return True
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -92,6 +113,8 @@ class Schema(strawberry.Schema):
             # limits.py); a syntax error comes from strawberry's parser.
             if isinstance(error, GraphQLSyntaxError):
                 classify_syntax_error(error)
+            elif _service_unavailable(error):
+                continue
             elif type(error.original_error) in _EXPECTED_CODES:
                 error.extensions = {"code": _EXPECTED_CODES[type(error.original_error)]}
             elif error.path is None and not should_mask(error) and not (error.extensions or {}).get("code"):

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from switchboard import outages
 from switchboard.events.bus import EventBus
 from switchboard.models import QueueEntry
 from switchboard.rules.enums import QueueEntryStatus
@@ -54,7 +55,7 @@ class QueueRouter:
                 try:
                     await self._pass(org)
                 except Exception:
-                    log.exception("routing pass for %s failed", org)
+                    outages.log_failure(log, "routing pass for %s failed", org)
                 for waiter in batch:
                     if not waiter.done():
                         waiter.set_result(None)

@@ -39,6 +39,9 @@ class Job:
     done: int = 0
     due: float = 0.0
     task: asyncio.Task[None] | None = None
+    # Failing since its last success: the failure is logged once, not at every run
+    # (jobs run every fraction of a second; an outage would flood the log).
+    failing: bool = False
 
 
 class Scheduler:
@@ -82,7 +85,15 @@ class Scheduler:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("job %s failed: %s", job.name, exc)
+            if not job.failing:
+                log.warning(
+                    "job %s failed: %s: %s (retrying every %.1fs)", job.name, type(exc).__name__, exc, job.every
+                )
+            job.failing = True
+            return
+        if job.failing:
+            job.failing = False
+            log.warning("job %s works again", job.name)
 
     async def _detached(self, job: Job) -> None:
         try:

@@ -10,7 +10,7 @@ from switchboard.events.types import AgentChanged, AgentEventKind, AgentStatusCh
 from switchboard.models import Agent
 from switchboard.rules import validation as v
 from switchboard.rules.enums import AgentRole, AgentStatus
-from switchboard.rules.problems import not_found
+from switchboard.rules.problems import conflict, not_found
 from switchboard.services.tenancy import Tenant
 
 
@@ -57,11 +57,29 @@ async def update(tenant: Tenant, outbox: Outbox, agent_id: int, fields: AgentFie
     agent = await tenant.get(Agent, agent_id, for_update=True)
     if agent is None:
         raise not_found("agent", ("agent_id",))
+    _check_load(agent, values)
     if values:
         agent.update_from_dict(values)
         await agent.save()
         outbox.add(AgentChanged(org=tenant.org, kind=AgentEventKind.UPDATED, agent_id=agent.id))
     return agent
+
+
+def _check_load(agent: Agent, values: dict[str, object]) -> None:
+    """A capacity is never set below what the agent carries now: the contract's "activeThreadCount never
+    exceeds maxConcurrentThreads" holds for every change, not only assignments. (The row is locked, and
+    assignments raise the count with a conditional update of the same row, so they wait for this.)"""
+    for name, load in (
+        ("max_concurrent_threads", agent.active_thread_count),
+        ("max_concurrent_collaborations", agent.active_collaboration_count),
+    ):
+        wanted = values.get(name)
+        if isinstance(wanted, int) and wanted < load:
+            raise conflict(
+                f"{v.label((name,))} cannot go below the {load} the agent has now; "
+                "resolve, hand over or leave some first",
+                (name,),
+            )
 
 
 async def set_status(tenant: Tenant, outbox: Outbox, agent_id: int, status: AgentStatus) -> tuple[Agent, AgentStatus]:

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from tortoise.transactions import in_transaction
 
+from switchboard import outages
 from switchboard.events.bus import EventBus
 from switchboard.events.outbox import Outbox
 
@@ -34,4 +35,4 @@ async def atomic(bus: EventBus | None) -> AsyncIterator[Outbox]:
         except Exception:
             # The change is committed; a failed follow-up (a routing pass) is
             # retried by the periodic jobs, so it must not fail the mutation.
-            log.exception("after-commit callback failed")
+            outages.log_failure(log, "after-commit callback failed")
