@@ -220,14 +220,18 @@ class EventBus:
             return 0
         return int(await Event.filter(seq__lte=newest_old).delete())
 
-    async def check_cursor(self, after: int) -> None:
-        """Refuse to resume from ``after`` when events right after it were pruned: the replay would skip them."""
+    async def expired(self, after: int) -> bool:
+        """True when events right after ``after`` were pruned: a replay of the log from it would skip them."""
         # One statement, so that an event committed meanwhile cannot make a valid cursor look stale.
         rows = await connections.get("default").execute_query_dict(
             "SELECT COALESCE((SELECT MIN(seq) FROM event), (SELECT value FROM event_counter WHERE id = 1) + 1, 1)"
             " AS oldest_kept"
         )
-        if after + 1 < int(rows[0]["oldest_kept"]):
+        return after + 1 < int(rows[0]["oldest_kept"])
+
+    async def check_cursor(self, after: int) -> None:
+        """Refuse to resume from ``after`` when events right after it were pruned: the replay would skip them."""
+        if await self.expired(after):
             raise CursorExpired(self.retention_hours)
 
     # ------------------------------------------------------------ subscribing

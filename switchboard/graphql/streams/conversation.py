@@ -7,7 +7,8 @@ live-only event of the bus (never stored), mixed in as it comes, without a
 cursor. Nothing is sent first: as with threadEvents, a client loads the thread
 (``messages``, ``status``) and subscribes with ``after``: the cursor of the last
 event it saw, or of the newest message it loaded (a ``MessageEdge.cursor`` is
-its message's event cursor).
+its message's event cursor). That cursor stays valid after its event is pruned: the
+messages after it are replayed from the message table instead (``_from_messages``).
 
 What the caller sees is the access policy's: a visitor never gets an INTERNAL
 message or INTERNAL typing (dropped by the dispatcher, before any work), and
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from datetime import UTC, datetime
 
 from switchboard.events.bus import ReplayFilter
 from switchboard.events.codec import BusEvent, LiveEvent
@@ -49,8 +51,9 @@ from switchboard.graphql.types.base import InfoT
 from switchboard.graphql.types.events import ConversationEvent
 from switchboard.graphql.types.messages import Message
 from switchboard.rules import policy
-from switchboard.rules.enums import ConversationEventKind, ThreadStatus
+from switchboard.rules.enums import ConversationEventKind, MessageVisibility, ThreadStatus
 from switchboard.runtime.event_rows import Rows
+from switchboard.services import conversation
 
 # The thread events that change its status (a start, a queue, an assignment, a resolve, an overflow).
 STATUS_EVENTS = (ThreadStatusChanged, ThreadQueued, ThreadAssigned)
@@ -114,6 +117,17 @@ async def _conversation(
             and policy.shows_typing(caller, event.visibility, event.sender, watch.own)
         )
 
+    if after is not None and await _expired(ctx, pk, after):
+        head = await conversation.thread_head(ctx.tenant, pk)
+        if head is None:
+            return
+        async for replayed in _from_messages(ctx, pk, seen, after, head.seq):
+            yield replayed
+        now = datetime.now(UTC)
+        yield ConversationEvent(
+            cursor=encode_cursor(head.seq), kind=ConversationEventKind.STATUS_CHANGED, status=head.status, at=now
+        )
+        after = head.seq
     flt = ReplayFilter(caller.org, (Topic.THREAD,), thread_id=pk)
     async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after, live=live)) as events:
         async for item in events:
@@ -128,6 +142,46 @@ async def _conversation(
                 ctx.use_loaders(None)
             if watch.agent_id is not None and await place_lost(ctx, item, pk, watch.agent_id, watch.checked_at):
                 return
+
+
+async def _expired(ctx: Context, pk: int, after: int) -> bool:
+    """True when the log cannot replay the thread from ``after``: events right after it were pruned,
+    or its messages' events are gone. The message table can: messages are kept for good."""
+    return await ctx.bus.expired(after) or await conversation.log_lost_messages(ctx.tenant, pk, after)
+
+
+async def _from_messages(
+    ctx: Context, pk: int, seen: frozenset[MessageVisibility], after: int, upto: int
+) -> AsyncIterator[ConversationEvent]:
+    """The messages of an expired cursor's gap, from the message table (kept for good, unlike events).
+
+    What a client resuming from a cursor older than the oldest kept event may rely on: every
+    message it may see with ``after < seq <= head`` once, in commit order, each with its own
+    cursor; then one STATUS_CHANGED with cursor ``e<head>`` and the thread's status as of
+    ``head`` (read with ``head`` in one statement, so it is the status the log holds up to
+    there); then the log after ``head`` as for any cursor. Messages up to ``head`` come only
+    from the table and later ones only from the log: none is missed, none repeated. The
+    status changes in the gap are summed up by that one event (it may repeat the status the
+    client has), and an agent's stream that ends on a lost place checks only the log's events.
+    """
+    while after < upto:
+        batch = await conversation.messages_between(ctx.tenant, pk, seen, after, upto)
+        if not batch:
+            return
+        loaders = Loaders(ctx.tenant)
+        for row in batch:
+            loaders.message.prime(row.id, row)
+        for row in batch:
+            assert row.seq is not None
+            after = row.seq
+            ctx.use_loaders(loaders)
+            yield ConversationEvent(
+                cursor=encode_cursor(row.seq),
+                kind=ConversationEventKind.MESSAGE,
+                message=Message.from_model(row),
+                at=row.created_at,
+            )
+            ctx.use_loaders(None)
 
 
 async def _render(ctx: Context, committed: BusEvent) -> ConversationEvent | None:
