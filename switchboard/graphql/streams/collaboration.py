@@ -33,9 +33,10 @@ from switchboard.runtime.event_rows import Rows
 
 
 def _prime(ctx: Context, rows: Rows) -> None:
-    """Fresh loaders seeded with the event's rows: nested fields render the same snapshot."""
-    ctx.reset_loaders()
-    loaders = ctx.loaders
+    """Fresh loaders seeded with the event's rows, for this operation's render of it alone: nested
+    fields render the same snapshot; the caller stays the one checked, and the socket's other
+    operations keep their own loaders (``Context.render_with``)."""
+    loaders = ctx.fresh_loaders()
     if rows.thread is not None:
         loaders.thread.prime(rows.thread.id, rows.thread)
     if rows.collaborator is not None:
@@ -44,6 +45,7 @@ def _prime(ctx: Context, rows: Rows) -> None:
         loaders.invite.prime(rows.invite.id, rows.invite)
     for pk, agent in rows.agents.items():
         loaders.agent.prime(pk, agent)
+    ctx.render_with(loaders)
 
 
 def parse_after(cursor: str | None) -> int | None:
@@ -86,6 +88,7 @@ async def _invite_events(ctx: Context, caller: policy.Caller, after: int | None)
         yield InviteEvent(
             cursor=encode_cursor(committed.seq), kind=kind, invite=Invite.from_model(rows.invite), at=committed.at
         )
+        ctx.render_with(None)
 
 
 async def _has_place(ctx: Context, thread_id: int, agent_id: int | None) -> bool:
@@ -150,6 +153,7 @@ async def _thread_events(
             _prime(ctx, rows)
             if rows.thread is not None:
                 yield _render(committed, rows)
+            ctx.render_with(None)
             if watcher is not None and await place_lost(ctx, committed, pk, watcher, checked_at):
                 return
 

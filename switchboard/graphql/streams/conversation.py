@@ -17,9 +17,9 @@ stream ends with the event that took their place on the thread, as threadEvents
 does.
 
 Fan-out: a message's rows are read once per process (``runtime.event_rows``),
-whoever renders it, and every subscriber of the process renders it from the
-same loaders primed with them (made once per event), keeping the caller it was
-checked as: a subscriber costs no query, whatever it selects.
+whoever renders it, and each subscriber renders it from its own loaders primed
+with them (priming costs no query), keeping the caller it was checked as: a
+subscriber costs no query for the message's fields and the rows they name.
 A status change renders from the event alone; typing carries its names.
 """
 
@@ -43,7 +43,6 @@ from switchboard.events.types import (
 )
 from switchboard.graphql.context import Context
 from switchboard.graphql.errors import Forbidden, NotFound
-from switchboard.graphql.loaders import Loaders
 from switchboard.graphql.resolvers.common import arg_pk
 from switchboard.graphql.streams.collaboration import parse_after, place_lost
 from switchboard.graphql.types import base
@@ -137,9 +136,8 @@ async def _conversation(
             rendered = await _render(ctx, item)
             if rendered is not None:
                 yield rendered
-                # Rendered and sent (the executor asks for the next event only then): the event's
-                # shared loaders are not this connection's to keep while it waits for the next one.
-                ctx.use_loaders(None)
+                # Rendered and sent (the executor asks for the next event only then).
+                ctx.render_with(None)
             if watch.agent_id is not None and await place_lost(ctx, item, pk, watch.agent_id, watch.checked_at):
                 return
 
@@ -168,20 +166,20 @@ async def _from_messages(
         batch = await conversation.messages_between(ctx.tenant, pk, seen, after, upto)
         if not batch:
             return
-        loaders = Loaders(ctx.tenant)
+        loaders = ctx.fresh_loaders()
         for row in batch:
             loaders.message.prime(row.id, row)
         for row in batch:
             assert row.seq is not None
             after = row.seq
-            ctx.use_loaders(loaders)
+            ctx.render_with(loaders)
             yield ConversationEvent(
                 cursor=encode_cursor(row.seq),
                 kind=ConversationEventKind.MESSAGE,
                 message=Message.from_model(row),
                 at=row.created_at,
             )
-            ctx.use_loaders(None)
+            ctx.render_with(None)
 
 
 async def _render(ctx: Context, committed: BusEvent) -> ConversationEvent | None:
@@ -209,24 +207,22 @@ async def _render(ctx: Context, committed: BusEvent) -> ConversationEvent | None
 
 
 def _prime(ctx: Context, rows: Rows) -> None:
-    """The event's loaders, seeded with its rows, made once per process and shared by every subscriber
-    rendering it: the message's fields read nothing more, and whatever else a subscriber selects
-    is read once for all of them (loaders hold the organization's rows, nothing of the caller's)."""
-    loaders = rows.memo.get("loaders")
-    if not isinstance(loaders, Loaders):
-        loaders = Loaders(ctx.tenant)
-        if rows.message is not None:
-            loaders.message.prime(rows.message.id, rows.message)
-        if rows.thread is not None:
-            loaders.thread.prime(rows.thread.id, rows.thread)
-        if rows.visitor is not None:
-            loaders.visitor.prime(rows.visitor.id, rows.visitor)
-        if rows.organization is not None:
-            loaders.organization.prime(rows.organization.id, rows.organization)
-        for pk, agent in rows.agents.items():
-            loaders.agent.prime(pk, agent)
-        rows.memo["loaders"] = loaders
-    ctx.use_loaders(loaders)
+    """This subscriber's own loaders for the event, primed with its rows (read once per process and
+    shared by every subscriber): priming costs no query, so the message's fields read nothing more.
+    Only the rows are shared, never a loader: a subscriber going away cancels no future another
+    one awaits, and the socket's other operations keep their loaders (``Context.render_with``)."""
+    loaders = ctx.fresh_loaders()
+    if rows.message is not None:
+        loaders.message.prime(rows.message.id, rows.message)
+    if rows.thread is not None:
+        loaders.thread.prime(rows.thread.id, rows.thread)
+    if rows.visitor is not None:
+        loaders.visitor.prime(rows.visitor.id, rows.visitor)
+    if rows.organization is not None:
+        loaders.organization.prime(rows.organization.id, rows.organization)
+    for pk, agent in rows.agents.items():
+        loaders.agent.prime(pk, agent)
+    ctx.render_with(loaders)
 
 
 def _typing(caller: policy.Caller, signal: LiveEvent) -> ConversationEvent:
