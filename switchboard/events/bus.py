@@ -96,6 +96,8 @@ class ReplayFilter:
     topics: tuple[Topic, ...]
     thread_id: int | None = None
     queue_id: int | None = None
+    # Kinds the subscriber never wants (its predicate would drop them): not read at all.
+    exclude_kinds: tuple[str, ...] = ()
 
 
 class EventBus:
@@ -266,6 +268,8 @@ class EventBus:
                 qs = qs.filter(thread_id=flt.thread_id)
             if flt.queue_id is not None:
                 qs = qs.filter(queue_id=flt.queue_id)
+            if flt.exclude_kinds:
+                qs = qs.exclude(kind__in=flt.exclude_kinds)
             rows = await qs.order_by("seq").limit(REPLAY_BATCH)
             for row in rows:
                 assert row.seq is not None
