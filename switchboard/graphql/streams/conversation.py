@@ -144,7 +144,11 @@ async def _conversation(
 
 async def _expired(ctx: Context, pk: int, after: int) -> bool:
     """True when the log cannot replay the thread from ``after``: events right after it were pruned,
-    or its messages' events are gone. The message table can: messages are kept for good."""
+    or its messages' events are gone. The message table can: messages are kept for good.
+
+    A prune that removes the events right after ``after`` between this check and the bus's own
+    (an instant) still gets CURSOR_EXPIRED; subscribing again with the same cursor then takes
+    the message table's path."""
     return await ctx.bus.expired(after) or await conversation.log_lost_messages(ctx.tenant, pk, after)
 
 
