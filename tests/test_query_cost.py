@@ -108,10 +108,23 @@ async def test_the_redis_script_does_the_same_arithmetic() -> None:
         assert (await limiter.spend("o", "b", 100, capacity=100, rate=1)).available == 0
         # Costing nothing needs no round trip: this process's view, refilled to now.
         assert (await limiter.spend("o", "a", 0, capacity=100, rate=1)).available in (40, 41)
-        key = f"{limiter.prefix}:query-cost:o:a"
+        key = limiter.key("o", "a")
         assert 0 < await client.ttl(key) <= 61  # gone once it would be full again
         whole = await limiter.spend("o", "a", 101, capacity=100, rate=1)
         assert not whole.allowed and whole.retry_after is None
+    finally:
+        await client.aclose()
+
+
+async def test_callers_whose_names_join_alike_keep_their_own_redis_buckets() -> None:
+    """``:`` may be in an organization's id and in a token's sub: ("o:x", "y") and ("o", "x:y") are two callers."""
+    client = aioredis.from_url(servers.REDIS_URL)
+    try:
+        limiter = QueryCostLimiter(client, f"test-{secrets.token_hex(6)}")
+        assert limiter.key("o:x", "y") != limiter.key("o", "x:y")
+        assert (await limiter.spend("o:x", "y", 100, capacity=100, rate=1)).available == 0
+        other = await limiter.spend("o", "x:y", 60, capacity=100, rate=1)
+        assert other.allowed and other.available == 40
     finally:
         await client.aclose()
 

@@ -97,6 +97,8 @@ class ReplayFilter:
     topics: tuple[Topic, ...]
     thread_id: int | None = None
     queue_id: int | None = None
+    # Kinds the subscriber never wants (its predicate would drop them): not read at all.
+    exclude_kinds: tuple[str, ...] = ()
 
 
 class EventBus:
@@ -221,14 +223,18 @@ class EventBus:
             return 0
         return int(await Event.filter(seq__lte=newest_old).delete())
 
-    async def check_cursor(self, after: int) -> None:
-        """Refuse to resume from ``after`` when events right after it were pruned: the replay would skip them."""
+    async def expired(self, after: int) -> bool:
+        """True when events right after ``after`` were pruned: a replay of the log from it would skip them."""
         # One statement, so that an event committed meanwhile cannot make a valid cursor look stale.
         rows = await connections.get("default").execute_query_dict(
             "SELECT COALESCE((SELECT MIN(seq) FROM event), (SELECT value FROM event_counter WHERE id = 1) + 1, 1)"
             " AS oldest_kept"
         )
-        if after + 1 < int(rows[0]["oldest_kept"]):
+        return after + 1 < int(rows[0]["oldest_kept"])
+
+    async def check_cursor(self, after: int) -> None:
+        """Refuse to resume from ``after`` when events right after it were pruned: the replay would skip them."""
+        if await self.expired(after):
             raise CursorExpired(self.retention_hours)
 
     # ------------------------------------------------------------ subscribing
@@ -263,6 +269,8 @@ class EventBus:
                 qs = qs.filter(thread_id=flt.thread_id)
             if flt.queue_id is not None:
                 qs = qs.filter(queue_id=flt.queue_id)
+            if flt.exclude_kinds:
+                qs = qs.exclude(kind__in=flt.exclude_kinds)
             rows = await qs.order_by("seq").limit(REPLAY_BATCH)
             for row in rows:
                 assert row.seq is not None

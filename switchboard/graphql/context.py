@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from switchboard.auth import AuthError, Principal, bearer, verify
@@ -16,6 +17,12 @@ from switchboard.rules.enums import AgentRole, Role
 from switchboard.runtime.process import Services
 from switchboard.services.tenancy import Tenant
 from switchboard.settings import Settings
+
+# The loaders of the event a subscription renders now. A WebSocket's context is shared by all the
+# operations on it, each run in its own task: a context variable set in a stream's task (its
+# generator runs there, and so does the rendering of what it yields) is seen by that operation
+# alone, never by the socket's other operations.
+_rendering: ContextVar[Loaders | None] = ContextVar("switchboard_rendering_loaders", default=None)
 
 
 class Context:
@@ -144,19 +151,27 @@ class Context:
 
     @property
     def loaders(self) -> Loaders:
+        rendering = _rendering.get()
+        if rendering is not None:
+            return rendering
         if self._loaders is None:
-            self._loaders = Loaders(self.tenant)
-            if self._agent is not None:
-                self._loaders.agent.prime(self._agent.id, self._agent)
+            self._loaders = self.fresh_loaders()
         return self._loaders
 
-    def use_loaders(self, loaders: Loaders | None) -> None:
-        """Loaders of the event a stream renders next (shared by its subscribers), or none once it is
-        rendered (the next operation gets fresh ones); the caller stays as checked."""
-        self._loaders = loaders
+    def fresh_loaders(self) -> Loaders:
+        """New loaders for this caller (their own agent row primed: it costs no query)."""
+        loaders = Loaders(self.tenant)
+        if self._agent is not None:
+            loaders.agent.prime(self._agent.id, self._agent)
+        return loaders
+
+    def render_with(self, loaders: Loaders | None) -> None:
+        """Loaders for the event this operation's stream renders next, seen by this operation alone
+        (see ``_rendering``); None once it is sent. The caller stays as checked."""
+        _rendering.set(loaders)
 
     def reset_loaders(self) -> None:
-        """A WebSocket context lives as long as the connection; give each event fresh data."""
+        """A new caller (``authenticate``) or a long-lived connection: keep no data of before."""
         self._loaders = None
         self._agent = None
         self._caller = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
 from switchboard import models as m
 from switchboard.events.codec import BusEvent
@@ -34,9 +33,6 @@ class Rows:
     message: m.Message | None = None
     visitor: m.Visitor | None = None
     organization: m.Organization | None = None
-    # What a layer above derives from these rows once for every subscriber of this
-    # process (the GraphQL layer's loaders primed with them), kept as long as they are.
-    memo: dict[str, Any] = field(default_factory=dict)
 
 
 async def load(committed: BusEvent) -> Rows:

@@ -30,6 +30,8 @@ each caller's latest view, and carries on from it while Redis does not answer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import secrets
 import time
@@ -231,11 +233,17 @@ class QueryCostLimiter:
         self._script = redis.register_script(_SPEND) if redis is not None else None
         self._local: LRUCache[tuple[str, str], budget.Bucket] = LRUCache(maxsize=LOCAL_BUCKETS)
 
+    def key(self, org: str, sub: str) -> str:
+        """The caller's bucket in Redis. Hashed from the pair, since ``:`` may be in either: joined
+        with it, org "a:b" with sub "c" and org "a" with sub "b:c" would share one bucket."""
+        digest = hashlib.sha256(json.dumps([org, sub]).encode()).hexdigest()
+        return f"{self.prefix}:query-cost:{digest}"
+
     async def spend(self, org: str, sub: str, cost: int, capacity: int, rate: int) -> budget.Spend:
         """Take ``cost`` points from the caller's bucket of ``capacity`` refilling at ``rate`` per second."""
         caller, now = (org, sub), time.monotonic()
         if self._script is not None and cost > 0:
-            key = f"{self.prefix}:query-cost:{org}:{sub}"
+            key = self.key(org, sub)
             try:
                 spent, level = await self._script(keys=[key], args=[capacity, rate, cost])
             except (RedisError, OSError) as exc:

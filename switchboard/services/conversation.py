@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import RawSQL
 from tortoise.transactions import in_transaction
 
 from switchboard.events.outbox import Outbox
 from switchboard.events.types import MessagePosted
-from switchboard.models import Message, ReadMark, Thread, Visitor
+from switchboard.models import Event, Message, ReadMark, Thread, Visitor
 from switchboard.rules import policy
 from switchboard.rules import validation as v
 from switchboard.rules.enums import MessageVisibility, SenderKind, ThreadStatus
@@ -38,6 +39,7 @@ from switchboard.services.places import THREAD, active_collaborators, as_place, 
 from switchboard.services.tenancy import Tenant
 
 BODY, CLIENT_KEY, MESSAGE = ("body",), ("client_message_id",), ("message_id",)
+REPLAY_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -220,3 +222,49 @@ async def _move_mark(tenant: Tenant, agent_id: int, thread_id: int, upto: int) -
     except IntegrityError:
         # Created by a concurrent call: move it (forward only) instead.
         await mark.filter(seq__lt=upto).update(seq=upto)
+
+
+@dataclass(frozen=True)
+class Head:
+    """A thread's status as of ``seq``, the newest event committed when it was read."""
+
+    status: ThreadStatus
+    seq: int
+
+
+async def thread_head(tenant: Tenant, thread_id: int) -> Head | None:
+    """The thread's status and the event log's head, read in one statement (one snapshot): a status
+    change commits with its event's seq, so the status read is the one the log holds up to ``seq``."""
+    rows = (
+        await tenant.q(Thread)
+        .filter(id=thread_id)
+        .annotate(head=RawSQL("(SELECT value FROM event_counter WHERE id = 1)"))
+        .values("status", "head")
+    )
+    if not rows:
+        return None
+    return Head(ThreadStatus(rows[0]["status"]), int(rows[0]["head"] or 0))
+
+
+async def messages_between(
+    tenant: Tenant, thread_id: int, seen: frozenset[MessageVisibility], after: int, upto: int
+) -> list[Message]:
+    """The thread's messages with ``after < seq <= upto`` in ``seen``, oldest first, at most ``REPLAY_BATCH``."""
+    return (
+        await tenant.q(Message)
+        .filter(thread_id=thread_id, visibility__in=list(seen), seq__gt=after, seq__lte=upto)
+        .order_by("seq")
+        .limit(REPLAY_BATCH)
+    )
+
+
+async def log_lost_messages(tenant: Tenant, thread_id: int, after: int) -> bool:
+    """True when the thread's first message after ``after`` has no event left in the log.
+
+    The log is pruned as a whole prefix (``EventBus.prune``), so a kept first event means the later
+    ones are kept too; this catches a log emptied otherwise (an operator's cleanup of one organization).
+    """
+    first = await tenant.q(Message).filter(thread_id=thread_id, seq__gt=after).order_by("seq").first()
+    if first is None:
+        return False
+    return not await Event.filter(seq=first.seq).exists()

@@ -15,7 +15,7 @@ from switchboard import models as m
 from switchboard.events.bus import ReplayFilter
 from switchboard.events.codec import BusEvent
 from switchboard.events.cursors import decode_cursor, encode_cursor
-from switchboard.events.types import InviteChanged, ThreadEvent, Topic
+from switchboard.events.types import InviteChanged, MessageEventKind, ThreadEvent, Topic
 from switchboard.graphql.context import Context
 from switchboard.graphql.errors import BadInput, Forbidden, NotFound
 from switchboard.graphql.resolvers.common import arg_pk
@@ -33,9 +33,10 @@ from switchboard.runtime.event_rows import Rows
 
 
 def _prime(ctx: Context, rows: Rows) -> None:
-    """Fresh loaders seeded with the event's rows: nested fields render the same snapshot."""
-    ctx.reset_loaders()
-    loaders = ctx.loaders
+    """Fresh loaders seeded with the event's rows, for this operation's render of it alone: nested
+    fields render the same snapshot; the caller stays the one checked, and the socket's other
+    operations keep their own loaders (``Context.render_with``)."""
+    loaders = ctx.fresh_loaders()
     if rows.thread is not None:
         loaders.thread.prime(rows.thread.id, rows.thread)
     if rows.collaborator is not None:
@@ -44,6 +45,7 @@ def _prime(ctx: Context, rows: Rows) -> None:
         loaders.invite.prime(rows.invite.id, rows.invite)
     for pk, agent in rows.agents.items():
         loaders.agent.prime(pk, agent)
+    ctx.render_with(loaders)
 
 
 def parse_after(cursor: str | None) -> int | None:
@@ -86,6 +88,7 @@ async def _invite_events(ctx: Context, caller: policy.Caller, after: int | None)
         yield InviteEvent(
             cursor=encode_cursor(committed.seq), kind=kind, invite=Invite.from_model(rows.invite), at=committed.at
         )
+        ctx.render_with(None)
 
 
 async def _has_place(ctx: Context, thread_id: int, agent_id: int | None) -> bool:
@@ -141,7 +144,8 @@ async def _thread_events(
     def wanted(committed: BusEvent) -> bool:
         return isinstance(committed.event, ThreadEvent) and committed.org == org
 
-    flt = ReplayFilter(org, (Topic.THREAD,), thread_id=pk)
+    # A thread's messages share its topic but are no ThreadEvent: left out of the replay in SQL.
+    flt = ReplayFilter(org, (Topic.THREAD,), thread_id=pk, exclude_kinds=(MessageEventKind.MESSAGE_POSTED.value,))
     # aclosing: ending early (a revoked place) unregisters the bus subscriber at
     # once, not whenever the abandoned generator is collected.
     async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after=after)) as events:
@@ -150,6 +154,7 @@ async def _thread_events(
             _prime(ctx, rows)
             if rows.thread is not None:
                 yield _render(committed, rows)
+            ctx.render_with(None)
             if watcher is not None and await place_lost(ctx, committed, pk, watcher, checked_at):
                 return
 

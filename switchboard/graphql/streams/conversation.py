@@ -7,7 +7,8 @@ live-only event of the bus (never stored), mixed in as it comes, without a
 cursor. Nothing is sent first: as with threadEvents, a client loads the thread
 (``messages``, ``status``) and subscribes with ``after``: the cursor of the last
 event it saw, or of the newest message it loaded (a ``MessageEdge.cursor`` is
-its message's event cursor).
+its message's event cursor). That cursor stays valid after its event is pruned: the
+messages after it are replayed from the message table instead (``_from_messages``).
 
 What the caller sees is the access policy's: a visitor never gets an INTERNAL
 message or INTERNAL typing (dropped by the dispatcher, before any work), and
@@ -16,9 +17,9 @@ stream ends with the event that took their place on the thread, as threadEvents
 does.
 
 Fan-out: a message's rows are read once per process (``runtime.event_rows``),
-whoever renders it, and every subscriber of the process renders it from the
-same loaders primed with them (made once per event), keeping the caller it was
-checked as: a subscriber costs no query, whatever it selects.
+whoever renders it, and each subscriber renders it from its own loaders primed
+with them (priming costs no query), keeping the caller it was checked as: a
+subscriber costs no query for the message's fields and the rows they name.
 A status change renders from the event alone; typing carries its names.
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from datetime import UTC, datetime
 
 from switchboard.events.bus import ReplayFilter
 from switchboard.events.codec import BusEvent, LiveEvent
@@ -41,7 +43,6 @@ from switchboard.events.types import (
 )
 from switchboard.graphql.context import Context
 from switchboard.graphql.errors import Forbidden, NotFound
-from switchboard.graphql.loaders import Loaders
 from switchboard.graphql.resolvers.common import arg_pk
 from switchboard.graphql.streams.collaboration import parse_after, place_lost
 from switchboard.graphql.types import base
@@ -49,8 +50,9 @@ from switchboard.graphql.types.base import InfoT
 from switchboard.graphql.types.events import ConversationEvent
 from switchboard.graphql.types.messages import Message
 from switchboard.rules import policy
-from switchboard.rules.enums import ConversationEventKind, ThreadStatus
+from switchboard.rules.enums import ConversationEventKind, MessageVisibility, ThreadStatus
 from switchboard.runtime.event_rows import Rows
+from switchboard.services import conversation
 
 # The thread events that change its status (a start, a queue, an assignment, a resolve, an overflow).
 STATUS_EVENTS = (ThreadStatusChanged, ThreadQueued, ThreadAssigned)
@@ -114,6 +116,17 @@ async def _conversation(
             and policy.shows_typing(caller, event.visibility, event.sender, watch.own)
         )
 
+    if after is not None and await _expired(ctx, pk, after):
+        head = await conversation.thread_head(ctx.tenant, pk)
+        if head is None:
+            return
+        async for replayed in _from_messages(ctx, pk, seen, after, head.seq):
+            yield replayed
+        now = datetime.now(UTC)
+        yield ConversationEvent(
+            cursor=encode_cursor(head.seq), kind=ConversationEventKind.STATUS_CHANGED, status=head.status, at=now
+        )
+        after = head.seq
     flt = ReplayFilter(caller.org, (Topic.THREAD,), thread_id=pk)
     async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after, live=live)) as events:
         async for item in events:
@@ -123,11 +136,54 @@ async def _conversation(
             rendered = await _render(ctx, item)
             if rendered is not None:
                 yield rendered
-                # Rendered and sent (the executor asks for the next event only then): the event's
-                # shared loaders are not this connection's to keep while it waits for the next one.
-                ctx.use_loaders(None)
+                # Rendered and sent (the executor asks for the next event only then).
+                ctx.render_with(None)
             if watch.agent_id is not None and await place_lost(ctx, item, pk, watch.agent_id, watch.checked_at):
                 return
+
+
+async def _expired(ctx: Context, pk: int, after: int) -> bool:
+    """True when the log cannot replay the thread from ``after``: events right after it were pruned,
+    or its messages' events are gone. The message table can: messages are kept for good.
+
+    A prune that removes the events right after ``after`` between this check and the bus's own
+    (an instant) still gets CURSOR_EXPIRED; subscribing again with the same cursor then takes
+    the message table's path."""
+    return await ctx.bus.expired(after) or await conversation.log_lost_messages(ctx.tenant, pk, after)
+
+
+async def _from_messages(
+    ctx: Context, pk: int, seen: frozenset[MessageVisibility], after: int, upto: int
+) -> AsyncIterator[ConversationEvent]:
+    """The messages of an expired cursor's gap, from the message table (kept for good, unlike events).
+
+    What a client resuming from a cursor older than the oldest kept event may rely on: every
+    message it may see with ``after < seq <= head`` once, in commit order, each with its own
+    cursor; then one STATUS_CHANGED with cursor ``e<head>`` and the thread's status as of
+    ``head`` (read with ``head`` in one statement, so it is the status the log holds up to
+    there); then the log after ``head`` as for any cursor. Messages up to ``head`` come only
+    from the table and later ones only from the log: none is missed, none repeated. The
+    status changes in the gap are summed up by that one event (it may repeat the status the
+    client has), and an agent's stream that ends on a lost place checks only the log's events.
+    """
+    while after < upto:
+        batch = await conversation.messages_between(ctx.tenant, pk, seen, after, upto)
+        if not batch:
+            return
+        loaders = ctx.fresh_loaders()
+        for row in batch:
+            loaders.message.prime(row.id, row)
+        for row in batch:
+            assert row.seq is not None
+            after = row.seq
+            ctx.render_with(loaders)
+            yield ConversationEvent(
+                cursor=encode_cursor(row.seq),
+                kind=ConversationEventKind.MESSAGE,
+                message=Message.from_model(row),
+                at=row.created_at,
+            )
+            ctx.render_with(None)
 
 
 async def _render(ctx: Context, committed: BusEvent) -> ConversationEvent | None:
@@ -155,24 +211,22 @@ async def _render(ctx: Context, committed: BusEvent) -> ConversationEvent | None
 
 
 def _prime(ctx: Context, rows: Rows) -> None:
-    """The event's loaders, seeded with its rows, made once per process and shared by every subscriber
-    rendering it: the message's fields read nothing more, and whatever else a subscriber selects
-    is read once for all of them (loaders hold the organization's rows, nothing of the caller's)."""
-    loaders = rows.memo.get("loaders")
-    if not isinstance(loaders, Loaders):
-        loaders = Loaders(ctx.tenant)
-        if rows.message is not None:
-            loaders.message.prime(rows.message.id, rows.message)
-        if rows.thread is not None:
-            loaders.thread.prime(rows.thread.id, rows.thread)
-        if rows.visitor is not None:
-            loaders.visitor.prime(rows.visitor.id, rows.visitor)
-        if rows.organization is not None:
-            loaders.organization.prime(rows.organization.id, rows.organization)
-        for pk, agent in rows.agents.items():
-            loaders.agent.prime(pk, agent)
-        rows.memo["loaders"] = loaders
-    ctx.use_loaders(loaders)
+    """This subscriber's own loaders for the event, primed with its rows (read once per process and
+    shared by every subscriber): priming costs no query, so the message's fields read nothing more.
+    Only the rows are shared, never a loader: a subscriber going away cancels no future another
+    one awaits, and the socket's other operations keep their loaders (``Context.render_with``)."""
+    loaders = ctx.fresh_loaders()
+    if rows.message is not None:
+        loaders.message.prime(rows.message.id, rows.message)
+    if rows.thread is not None:
+        loaders.thread.prime(rows.thread.id, rows.thread)
+    if rows.visitor is not None:
+        loaders.visitor.prime(rows.visitor.id, rows.visitor)
+    if rows.organization is not None:
+        loaders.organization.prime(rows.organization.id, rows.organization)
+    for pk, agent in rows.agents.items():
+        loaders.agent.prime(pk, agent)
+    ctx.render_with(loaders)
 
 
 def _typing(caller: policy.Caller, signal: LiveEvent) -> ConversationEvent:
