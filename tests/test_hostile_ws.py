@@ -30,9 +30,10 @@ async def _close_code(url: str, protocol: str, frames: list[str | bytes], init: 
         if init is not None:
             await ws.send(json.dumps({"type": "connection_init", "payload": init}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
-        for frame in frames:
-            await ws.send(frame)
         try:
+            # A server that refuses a frame may close while the client is still writing it.
+            for frame in frames:
+                await ws.send(frame)
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 10))
                 assert message["type"] in ("ka", "pong"), message
