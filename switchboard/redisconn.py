@@ -96,17 +96,21 @@ def _options() -> dict[str, object]:
 async def connect(url: str, prefix: str) -> RedisClient:
     """The client for ``url`` (cluster or single, detected), self-checked; ``RedisSetupError`` otherwise."""
     where = _redacted(url)
-    probe = aioredis.from_url(url, health_check_interval=15, **_options())
+    # Asked on database 0: a cluster refuses SELECT, and the URL may name another database
+    # (a unix socket's path is the socket's: no cluster there).
+    parts = urlsplit(url)
+    probe = aioredis.from_url(url if parts.scheme == "unix" else parts._replace(path="/0").geturl(), **_options())
     try:
         info = await probe.info("cluster")
     except (RedisError, OSError) as exc:
-        await probe.aclose()
         raise RedisSetupError(f"Redis unreachable ({where}): {type(exc).__name__}: {exc}") from exc
+    finally:
+        await probe.aclose()
     if not int(info.get("cluster_enabled", 0)):
-        await _self_check(probe, prefix, where)
+        single = aioredis.from_url(url, health_check_interval=15, **_options())
+        await _self_check(single, prefix, where)
         log.info("redis: a single Redis at %s", where)
-        return probe
-    await probe.aclose()
+        return single
     client = await _cluster(url, where)
     await _self_check(client, prefix, where)
     masters = sorted(node.name for node in client.get_primaries())

@@ -75,6 +75,11 @@ def shard_channels(base: str) -> list[str]:
     return [f"{base}:{{{tag}}}" for tag in TAGS]
 
 
+def org_channel(base: str, org: str) -> str:
+    """The shard channel that carries ``org``'s events."""
+    return f"{base}:{{{TAGS[shard_of(org)]}}}"
+
+
 class Transport(Protocol):
     origin: str
 
@@ -124,7 +129,7 @@ class RedisTransport:
         self.connected = asyncio.Event()
 
     def channel_of(self, org: str) -> str:
-        return self.channels[shard_of(org)]
+        return self.channels[shard_of(org)]  # = org_channel(base, org)
 
     async def start(self, deliver: Deliver, signal: Signal | None = None) -> None:
         self._deliver = deliver
