@@ -15,6 +15,7 @@ import asyncio
 import functools
 import os
 import random
+import re
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -30,7 +31,7 @@ from switchboard import outages
 from tests import dbcheck, invariants
 from tests.collab_support import INVITE_EVENTS, active_thread, invite, invite_one, pk_of
 from tests.conftest import Org
-from tests.hostile_support import ServerLogs
+from tests.hostile_support import ServerLogs, scrape
 from tests.outage_support import PrivateStack, private_stack
 from tests.queue_support import eventually
 from tests.workload import Workload, run
@@ -85,6 +86,11 @@ async def _recovered(org: Org, private: PrivateStack) -> None:
         assert created["agent"] and not created["userErrors"]
     # Not restarted: the same processes serve before and after.
     assert all(s.process is not None and s.process.poll() is None for s in private.stack.servers)
+
+
+async def _fallbacks(org: Org, what: str) -> float:
+    found = re.search(rf'^switchboard_redis_fallbacks_total{{what="{what}"}} (\S+)$', await scrape(org), re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 async def _is_ready(org: Org, server: int) -> bool:
@@ -169,6 +175,9 @@ async def test_redis_hanging_holds_no_request_past_10_seconds(porg: Org, private
         assert sent["invites"] or codes == ["SERVICE_UNAVAILABLE"], sent
         took, body = await _timed(porg, AGENTS, 1)
         assert took < FAIL_WITHIN and body["data"]["agents"]["totalCount"] >= 2, body
+        # Degraded, not hidden: the limiter counted in the database, and the metrics say so.
+        if sent["invites"]:
+            assert await _fallbacks(porg, "invite-rate limit") >= 1, sent
     finally:
         os.kill(private.redis.process.pid, signal.SIGCONT)
     for server in range(2):
