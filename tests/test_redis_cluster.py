@@ -57,9 +57,7 @@ def cluster_url() -> str:
 @pytest.fixture(scope="module")
 def stack(cluster_url: str) -> Iterator[servers.Stack]:
     """Overrides conftest's ``stack`` in this module: PostgreSQL and the cluster, the catch-up poll once a minute."""
-    with servers.running(
-        "postgres", redis_url=cluster_url, settings={"SWITCHBOARD_RELAY_POLL_SECONDS": "60"}
-    ) as built:
+    with servers.running("postgres", redis_url=cluster_url, settings={"SWITCHBOARD_RELAY_POLL_SECONDS": "60"}) as built:
         yield built
 
 
