@@ -221,6 +221,24 @@ async def test_an_error_reply_fails_the_request_instead_of_falling_back(org: Org
     assert await dbcheck.scalar(org.stack, "SELECT COUNT(*) FROM invite WHERE org_id = ?", org.id) == 0
 
 
+async def test_an_error_reply_from_the_budget_is_an_error_not_a_free_pass(org: Org, cluster: RedisCluster) -> None:
+    """The query-cost bucket of the wrong type: the query is refused (not run on a local bucket)."""
+    logs = ServerLogs(org.stack)
+    key = QueryCostLimiter(None, _prefix(org)).key(org.id, "analyst-test")
+    await cluster.set(key, "not a hash")
+    response = await org.http.post(
+        f"{org.stack.url(0)}/graphql",
+        json={"query": "{ threads(first: 60) { totalCount } }"},
+        headers={"Authorization": f"Bearer {org.token('analyst')}"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["data"] is None and body["errors"] == [
+        {"message": "internal error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+    ], body
+    assert "WRONGTYPE" in logs.new_text() and "Traceback" in logs.new_text()
+
+
 def _fallbacks(metrics: str) -> list[str]:
     return sorted(line for line in metrics.splitlines() if line.startswith("switchboard_redis_fallbacks_total"))
 
