@@ -208,6 +208,12 @@ class RedisTransport:
                     log.warning("redis subscription lost (%s); retrying in %.1fs", exc, self._backoff)
                 await asyncio.sleep(self._backoff)
                 self._backoff = min(self._backoff * 2, 2.0)
+            except Exception:
+                # Whatever it was, this process must not stay without its subscriptions.
+                self.connected.clear()
+                log.exception("redis subscription failed; retrying in %.1fs", self._backoff)
+                await asyncio.sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, 2.0)
             else:
                 # A slot moved: Redis ended its channels' subscriptions. Subscribe again where they are now.
                 self.connected.clear()
