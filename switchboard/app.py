@@ -96,7 +96,7 @@ async def _readyz(request: Request) -> Response:
     if services.redis is not None:
         extra["redis_mode"] = "cluster" if redisconn.is_cluster(services.redis) else "single"
         try:
-            await services.redis.ping()
+            await redisconn.ping(services.redis)
             checks["redis"] = "ok"
         except (RedisError, RedisClusterException, OSError) as exc:
             checks["redis"] = f"down: {type(exc).__name__}"

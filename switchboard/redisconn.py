@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import (
     ClusterError,
     RedisClusterException,
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 
 RedisClient: TypeAlias = aioredis.Redis | RedisCluster
 TIMEOUT_SECONDS = 2.0
+CLUSTER_RETRIES = 1
 # Failures that mean "Redis is not answering (now)", not "Redis is used wrongly".
 OUTAGES: tuple[type[BaseException], ...] = (
     RedisConnectionError,
@@ -81,6 +84,14 @@ def fell_back(what: str, logger: logging.Logger, exc: BaseException, instead: st
     """Record a degraded answer given because Redis is away: a WARNING line and a counted fallback."""
     FALLBACKS[what] += 1
     logger.warning("%s: Redis unavailable (%s: %s); %s", what, type(exc).__name__, exc, instead)
+
+
+async def ping(client: RedisClient) -> None:
+    """Raises unless Redis answers; on a cluster every master must (one that hangs is half a Redis)."""
+    if isinstance(client, RedisCluster):
+        await client.ping(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await client.ping()
 
 
 def _options() -> dict[str, object]:
@@ -122,7 +133,9 @@ async def _cluster(url: str, where: str) -> RedisCluster:
     database = urlsplit(url).path.strip("/")
     if database not in ("", "0"):
         raise RedisSetupError(f"SWITCHBOARD_REDIS_URL: {where} is a Redis Cluster, which has only database 0")
-    client = RedisCluster.from_url(url, **_options())
+    # One attempt more after a failure (with the slots read again), not redis-py's three: each
+    # attempt at a master that hangs costs the socket timeout, and a request must fail within 10 s.
+    client = RedisCluster.from_url(url, retry=Retry(NoBackoff(), CLUSTER_RETRIES), **_options())
     try:
         await client.initialize()
         state = await client.cluster_info()

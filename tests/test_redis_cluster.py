@@ -14,9 +14,12 @@ process only through the cluster, so a broken subscription fails these tests.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +44,7 @@ from tests import (
     test_persisted_queries,
     test_query_cost,
 )
-from tests.collab_support import active_thread, pk_of
+from tests.collab_support import active_thread, invite, pk_of
 from tests.conftest import Org
 from tests.conversation_support import CONVERSATION, active, listening, typing
 from tests.hostile_support import ServerLogs, scrape
@@ -184,6 +187,50 @@ async def test_a_moved_shard_is_followed_to_its_new_master(org: Org, cluster: Re
             await client.close()
     finally:
         await _move_slot(slot, source)
+
+
+def _pid(port: int) -> int:
+    info = subprocess.run(["redis-cli", "-p", str(port), "info", "server"], capture_output=True, text=True, check=True)
+    return int(info.stdout.split("process_id:")[1].split()[0])
+
+
+async def _ready(org: Org, server: int) -> tuple[int, dict[str, object]]:
+    response = await org.http.get(f"{org.stack.url(server)}/readyz")
+    return response.status_code, response.json()
+
+
+async def test_a_hanging_master_is_seen_and_costs_no_request_more_than_10_seconds(
+    org: Org, cluster: RedisCluster
+) -> None:
+    """Half a cluster (one master paused: connections accepted, nothing answered) is not ready,
+    says /readyz; the invite limit falls back within the time limit, counted; all is well after."""
+    primary, invitee = await org.create_agent("Prim"), await org.create_agent("Inv")
+    thread = await active_thread(org, primary)
+    key = f"{_prefix(org)}:invite-rate:{org.id}:{pk_of(primary.id)}"
+    owner = cluster.get_node_from_key(key)
+    assert owner is not None
+    pid = _pid(owner.port)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for server in range(2):
+            status, body = await _ready(org, server)
+            assert status == 503 and str(body["redis"]).startswith("down"), body
+        start = time.monotonic()
+        sent = await invite(org, primary, thread, invitee)
+        assert time.monotonic() - start < 10
+        assert len(sent["invites"]) == 1, sent
+        assert any('what="invite-rate limit"' in line for line in _fallbacks(await scrape(org))), sent
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    for server in range(2):
+        for _ in range(150):
+            if (await _ready(org, server))[0] == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert await _ready(org, server) == (
+            200,
+            {"ready": True, "database": "ok", "redis": "ok", "events": "ok", "redis_mode": "cluster"},
+        )
 
 
 async def test_the_invite_limit_is_shared_through_the_cluster(org: Org) -> None:
