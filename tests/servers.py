@@ -257,7 +257,9 @@ def ensure_redis_cluster() -> str:
     """The test cluster's URL; the default one is started (or reused) by scripts/redis-cluster,
     so that a test run without scripts/test finds it too."""
     if CLUSTER_URL == CLUSTER_DEFAULT:
-        done = subprocess.run(["bash", str(ROOT / "scripts" / "redis-cluster")], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "redis-cluster")], capture_output=True, text=True, timeout=60
+        )
         if done.returncode != 0:
             raise RuntimeError(f"scripts/redis-cluster failed: {done.stderr.strip()}")
     return CLUSTER_URL
