@@ -25,9 +25,17 @@ import httpx
 import pytest
 import pytest_asyncio
 from asyncpg.exceptions import ConnectionDoesNotExistError, QueryCanceledError
+from redis.exceptions import (
+    ClusterDownError,
+    MovedError,
+    NoScriptError,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from switchboard import outages
+from switchboard import outages, redisconn
 from tests import dbcheck, invariants
 from tests.collab_support import INVITE_EVENTS, active_thread, invite, invite_one, pk_of
 from tests.conftest import Org
@@ -202,6 +210,12 @@ def test_which_failures_count_as_an_outage() -> None:
         assert outages.unavailable(wrapped) == outages.DATABASE
     for other in (ValueError("bug"), FileNotFoundError("x"), KeyError("k")):
         assert outages.unavailable(other) is None
+    # A cluster failing over is away for now; an error reply is not an outage, and never a fallback.
+    for away in (ClusterDownError("CLUSTERDOWN"), TryAgainError("TRYAGAIN"), SlotNotCoveredError("slot 7")):
+        assert outages.unavailable(away) == outages.REDIS and redisconn.is_outage(away)
+    assert redisconn.is_outage(RedisConnectionError("refused"))
+    for wrong in (MovedError("3999 127.0.0.1:7102"), ResponseError("WRONGTYPE"), NoScriptError("NOSCRIPT")):
+        assert outages.unavailable(wrong) is None and not redisconn.is_outage(wrong)
 
 
 async def test_postgres_restarted_under_traffic_loses_nothing_committed(porg: Org, private: PrivateStack) -> None:
