@@ -206,19 +206,21 @@ class RedisTransport:
                     log.error("redis subscription refused (%s: %s); retrying", type(exc).__name__, exc)
                 else:
                     log.warning("redis subscription lost (%s); retrying in %.1fs", exc, self._backoff)
-                await asyncio.sleep(self._backoff)
-                self._backoff = min(self._backoff * 2, 2.0)
+                await self._back_off()
             except Exception:
                 # Whatever it was, this process must not stay without its subscriptions.
                 self.connected.clear()
                 log.exception("redis subscription failed; retrying in %.1fs", self._backoff)
-                await asyncio.sleep(self._backoff)
-                self._backoff = min(self._backoff * 2, 2.0)
+                await self._back_off()
             else:
                 # A slot moved: Redis ended its channels' subscriptions. Subscribe again where they are now.
                 self.connected.clear()
                 self.resubscribed += 1
                 log.warning("redis shard channels moved to another node; subscribing again")
+
+    async def _back_off(self) -> None:
+        await asyncio.sleep(self._backoff)
+        self._backoff = min(self._backoff * 2, 2.0)
 
     def _subscribed(self) -> None:
         self.connected.set()
