@@ -332,8 +332,8 @@ async def test_a_cursor_older_than_the_retention_is_refused_not_replayed_with_a_
             # An empty log: only the newest cursor resumes (nothing was missed after it).
             await Event.all().update(created_at=old)
             assert await bus.prune() == 4
-            await bus.check_cursor(8)
+            await bus.check_cursor("o7", 8)
             with pytest.raises(CursorExpired):
-                await bus.check_cursor(7)
+                await bus.check_cursor("o7", 7)
         finally:
             await bus.stop()
