@@ -35,7 +35,6 @@ _NEXT_SEQ_SQL = (
 _STAMP_SQL = 'UPDATE "{table}" SET seq = {0} WHERE id = {1}'
 
 
-
 @dataclass
 class Outbox:
     """Events collected during one transaction."""
