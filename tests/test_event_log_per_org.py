@@ -309,14 +309,17 @@ async def test_a_cursor_taken_before_the_upgrade_replays_exactly_the_later_event
             payload = {"status": "BOT", "previous": None}
             row = dict(topic="thread", kind="STATUS_CHANGED", thread_id=seq, payload=payload)
             await Event.create(seq=seq, org_id=org, created_at=datetime.now(UTC), **row)
-        # The head is 7 (an event of ``mb`` since pruned): a thread head cursor of ``ma`` may read e7.
+        # An organization whose events outlived its row still gets a counter.
+        row = dict(topic="thread", kind="STATUS_CHANGED", thread_id=0, payload={"status": "BOT", "previous": None})
+        await Event.create(seq=7, org_id="mz", created_at=datetime.now(UTC), **row)
+        # The head is 7, the newest seq: a thread head cursor of ``ma`` may read e7.
         await connections.get("default").execute_script("UPDATE event_counter SET value = 7 WHERE id = 1")
     finally:
         await db.close()
     EXECUTOR_CACHE.clear()
     assert await db.migrate(settings) == ["0005_org_event_log"]
     async with _bus_on(fresh_database) as bus:
-        assert bus.watermarks == {"ma": 7, "mb": 7}
+        assert bus.watermarks == {"ma": 7, "mb": 7, "mz": 7}
         await _commit(bus, "ma", 10, n=2)
         await _commit(bus, "mb", 11)
         # Seqs go on per organization; (org, seq) is unique, the same seq in two organizations is not a clash.

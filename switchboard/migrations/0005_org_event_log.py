@@ -23,7 +23,8 @@ class Migration(migrations.Migration):
         # so it replays exactly the events that follow it. New organizations start at 0.
         ops.RunSQL(
             "INSERT INTO org_event_counter (org_id, value)"
-            " SELECT id, COALESCE((SELECT value FROM event_counter WHERE id = 1), 0) FROM organization",
+            " SELECT known.org_id, COALESCE((SELECT value FROM event_counter WHERE id = 1), 0)"
+            " FROM (SELECT id AS org_id FROM organization UNION SELECT org_id FROM event) AS known",
             reverse_sql="INSERT INTO event_counter (id, value) SELECT 1, COALESCE(MAX(value), 0) FROM org_event_counter",
         ),
         ops.RemoveIndex(
