@@ -15,7 +15,7 @@ import contextlib
 import re
 import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 from switchboard import db
 from switchboard.events.bus import EventBus, ReplayFilter
 from switchboard.events.codec import BusEvent
+from switchboard.events.cursors import CursorExpired
 from switchboard.events.transport import LocalTransport
 from switchboard.events.types import ThreadStatusChanged, Topic
 from switchboard.models import Event, Organization
@@ -292,6 +293,26 @@ async def test_catch_up_and_gap_fill_work_per_organization(fresh_database: str) 
         assert await bus.catch_up() == 0
         assert (a.seqs, b.seqs, c.seqs) == ([2, 3, 4], [2, 3, 4, 5, 6], [])
         assert bus.watermarks == {"oa": 4, "ob": 6, "oc": 1}
+
+
+async def test_prune_keeps_a_whole_suffix_of_each_organizations_log(fresh_database: str) -> None:
+    await db.migrate(Settings(database_url=fresh_database, jwt_secret=SECRET))
+    async with _bus_on(fresh_database) as bus:
+        bus.retention_hours = 24
+        for org, n in (("oa", 6), ("ob", 3), ("oc", 2)):
+            for _ in range(n):
+                await _commit(bus, org, 1)
+        old = datetime.now(UTC) - timedelta(hours=25)
+        # Clocks differ a little between processes: oa's 3 looks newer than its 2 and 4.
+        await Event.filter(org_id="oa", seq__in=[1, 2, 4]).update(created_at=old)
+        await Event.filter(org_id="ob", seq=1).update(created_at=old)
+        assert await bus.prune() == 5
+        assert (await _log("oa"), await _log("ob"), await _log("oc")) == ([5, 6], [2, 3], [1, 2])
+        for org, fresh, stale in (("oa", 4, 3), ("ob", 1, 0)):
+            await bus.check_cursor(org, fresh)
+            with pytest.raises(CursorExpired):
+                await bus.check_cursor(org, stale)
+        await bus.check_cursor("oc", 0)
 
 
 async def test_a_cursor_taken_before_the_upgrade_replays_exactly_the_later_events(fresh_database: str) -> None:
