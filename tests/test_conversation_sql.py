@@ -222,3 +222,20 @@ async def test_last_message_previews_cost_the_same_for_3_or_12_threads(app_clien
     """
     counts = await _list_costs(app_client, PREVIEWS)
     assert counts[3] == counts[12], counts
+
+
+async def test_set_typing_reads_the_organization_from_the_cache_and_the_agent_once(
+    app_client: httpx.AsyncClient,
+) -> None:
+    """setTyping is called every few seconds by whoever types: the organization's settings (serviceName,
+    reopenOnVisitorMessageSeconds) come from the process's cache, and the agent's row is the one read to
+    authenticate the request."""
+    agent, threads = await _world(app_client, 1)
+    thread_id, visitor = threads[0]
+    typing = "mutation($i: SetTypingInput!) { setTyping(input: $i) { ok userErrors { code } } }"
+    for token in (agent, visitor):
+        seen, data = await _counted(app_client, token, typing, {"i": {"threadId": thread_id, "typing": True}})
+        assert data["setTyping"] == {"ok": True, "userErrors": []}, data
+        tables = [s.lower() for s in seen]
+        assert not [s for s in tables if 'from "organization"' in s], seen
+        assert len([s for s in tables if 'from "agent"' in s]) == (1 if token == agent else 0), seen
