@@ -33,6 +33,7 @@ from switchboard.graphql.schema import schema
 from switchboard.settings import Settings
 from tests.collab_support import RESOLVE, join, settings
 from tests.conftest import AgentHandle, Org
+from tests.conversation_support import listening
 from tests.queue_support import claim, create_queue, transfer
 from tests.wsclient import GraphQLWS, Subscription
 
@@ -89,7 +90,10 @@ async def typing(
 
 async def watch(client: GraphQLWS, thread: str, after: str | None = None) -> Subscription:
     sub = await client.subscribe(EVENTS, {"t": thread, "after": after})
-    # The subscription registers on the bus when the server runs it: give it a moment before acting.
+    if after is None:
+        # The thread's state comes first: what is committed after it comes on the stream.
+        await listening(sub)
+    # Typing is live only: give the stream a moment to be registered on the bus before acting.
     await asyncio.sleep(0.3)
     return sub
 
@@ -462,8 +466,15 @@ async def _fanout_statements(app: Starlette, client: httpx.AsyncClient, subscrib
     got: list[dict[str, Any]] = []
     tasks = [asyncio.create_task(_subscriber(app, token, thread, seen, got)) for token in tokens]
     try:
+        # Each stream's first event is the thread's state; then it is registered once its replay ran.
+        for _ in range(200):
+            if len(got) >= subscribers:
+                break
+            await asyncio.sleep(0.02)
+        assert [e["kind"] for e in got] == ["STATUS_CHANGED"] * subscribers, got
         await asyncio.sleep(0.5)
         seen.clear()
+        got.clear()
         await _api(client, visitor, SEND, {"i": {"threadId": thread, "body": "hello"}})
         for _ in range(200):
             if len(got) >= subscribers:

@@ -4,11 +4,23 @@ Built like threadEvents: ``bus.stream`` replays the thread's log after the
 cursor, then goes on live, in order, with no gap and no duplicate, on any
 process; MESSAGE and STATUS_CHANGED carry the event's cursor. TYPING is a
 live-only event of the bus (never stored), mixed in as it comes, without a
-cursor. Nothing is sent first: as with threadEvents, a client loads the thread
-(``messages``, ``status``) and subscribes with ``after``: the cursor of the last
-event it saw, or of the newest message it loaded (a ``MessageEdge.cursor`` is
-its message's event cursor). That cursor stays valid after its event is pruned: the
-messages after it are replayed from the message table instead (``_from_messages``).
+cursor. A client that loaded the thread subscribes with ``after``: the cursor
+of the last event it saw, or of the newest message it loaded (a
+``MessageEdge.cursor`` is its message's event cursor). That cursor stays valid
+after its event is pruned: the messages after it are replayed from the message
+table instead (``_from_messages``).
+
+Without ``after`` the current state comes first (subscriptions send the current
+state first): one STATUS_CHANGED with the thread's status and the cursor of
+``head``, the newest event committed when the status was read (both in one
+statement, ``services.conversation.thread_head``), then the log after ``head``,
+replayed then live, exactly as for ``after: <that cursor>``. So a change
+committed before the server registered the stream is never lost: it is in that
+status or after that cursor. The first event may repeat the status the client
+has, and it carries no message: a client without a cursor (an empty thread when
+it loaded) loads ``messages`` again once that first event arrives; the messages
+up to ``head`` are in that load, the later ones come on the stream, and one in
+both is the same ``Message.id``.
 
 What the caller sees is the access policy's: a visitor never gets an INTERNAL
 message or INTERNAL typing (dropped by the dispatcher, before any work), and
@@ -116,16 +128,14 @@ async def _conversation(
             and policy.shows_typing(caller, event.visibility, event.sender, watch.own)
         )
 
-    if after is not None and await _expired(ctx, pk, after):
+    if after is None or await _expired(ctx, pk, after):
         head = await conversation.thread_head(ctx.tenant, pk)
         if head is None:
             return
-        async for replayed in _from_messages(ctx, pk, seen, after, head.seq):
-            yield replayed
-        now = datetime.now(UTC)
-        yield ConversationEvent(
-            cursor=encode_cursor(head.seq), kind=ConversationEventKind.STATUS_CHANGED, status=head.status, at=now
-        )
+        if after is not None:
+            async for replayed in _from_messages(ctx, pk, seen, after, head.seq):
+                yield replayed
+        yield _state(head)
         after = head.seq
     flt = ReplayFilter(caller.org, (Topic.THREAD,), thread_id=pk)
     async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after, live=live)) as events:
@@ -140,6 +150,16 @@ async def _conversation(
                 ctx.render_with(None)
             if watch.agent_id is not None and await place_lost(ctx, item, pk, watch.agent_id, watch.checked_at):
                 return
+
+
+def _state(head: conversation.Head) -> ConversationEvent:
+    """The thread's current state: its status as of ``head``, with ``head``'s cursor (see the module's doc)."""
+    return ConversationEvent(
+        cursor=encode_cursor(head.seq),
+        kind=ConversationEventKind.STATUS_CHANGED,
+        status=head.status,
+        at=datetime.now(UTC),
+    )
 
 
 async def _expired(ctx: Context, pk: int, after: int) -> bool:
