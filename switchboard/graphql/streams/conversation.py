@@ -63,7 +63,6 @@ from switchboard.graphql.types.events import ConversationEvent
 from switchboard.graphql.types.messages import Message
 from switchboard.rules import policy
 from switchboard.rules.enums import ConversationEventKind, MessageVisibility, ThreadStatus
-from switchboard.runtime.event_rows import Rows
 from switchboard.services import conversation
 
 # The thread events that change its status (a start, a queue, an assignment, a resolve, an overflow).
@@ -221,32 +220,13 @@ async def _render(ctx: Context, committed: BusEvent) -> ConversationEvent | None
     rows = await ctx.services.event_rows.get(committed)
     if rows.message is None:
         return None
-    _prime(ctx, rows)
+    ctx.render_rows(rows)
     return ConversationEvent(
         cursor=encode_cursor(committed.seq),
         kind=ConversationEventKind.MESSAGE,
         message=Message.from_model(rows.message),
         at=committed.at,
     )
-
-
-def _prime(ctx: Context, rows: Rows) -> None:
-    """This subscriber's own loaders for the event, primed with its rows (read once per process and
-    shared by every subscriber): priming costs no query, so the message's fields read nothing more.
-    Only the rows are shared, never a loader: a subscriber going away cancels no future another
-    one awaits, and the socket's other operations keep their loaders (``Context.render_with``)."""
-    loaders = ctx.fresh_loaders()
-    if rows.message is not None:
-        loaders.message.prime(rows.message.id, rows.message)
-    if rows.thread is not None:
-        loaders.thread.prime(rows.thread.id, rows.thread)
-    if rows.visitor is not None:
-        loaders.visitor.prime(rows.visitor.id, rows.visitor)
-    if rows.organization is not None:
-        loaders.organization.prime(rows.organization.id, rows.organization)
-    for pk, agent in rows.agents.items():
-        loaders.agent.prime(pk, agent)
-    ctx.render_with(loaders)
 
 
 def _typing(caller: policy.Caller, signal: LiveEvent) -> ConversationEvent:
