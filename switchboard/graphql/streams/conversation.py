@@ -16,7 +16,8 @@ state first): one STATUS_CHANGED with the thread's status and the cursor of
 statement, ``services.conversation.thread_head``), then the log after ``head``,
 replayed then live, exactly as for ``after: <that cursor>``. So a change
 committed before the server registered the stream is never lost: it is in that
-status or after that cursor. The first event may repeat the status the client
+status or after that cursor. The state is read before the caller's checks, so a
+plain agent's place lost after them ends the stream like any later event. The first event may repeat the status the client
 has, and it carries no message: a client without a cursor (an empty thread when
 it loaded) loads ``messages`` again once that first event arrives; the messages
 up to ``head`` are in that load, the later ones come on the stream, and one in
@@ -82,6 +83,9 @@ async def conversation_events(info: InfoT, thread_id: str, after: str | None) ->
     caller = await ctx.allow(policy.Op.WATCH_CONVERSATION)
     pk = arg_pk(thread_id, "Thread")
     seq = parse_after(after)
+    # Without a cursor the state is read before the checks below: whatever changes after it (a
+    # plain agent's place too) comes on the stream, replayed from its cursor.
+    head = await conversation.thread_head(ctx.tenant, pk) if seq is None else None
     row = await ctx.loaders.thread.load(pk)
     if row is None:
         raise NotFound("thread")
@@ -91,7 +95,7 @@ async def conversation_events(info: InfoT, thread_id: str, after: str | None) ->
     checked_at = ctx.bus.last_seq
     watcher = caller.agent_id if policy.stream_needs_place(caller) else None
     own = policy.sender_key(caller, ctx.principal.sub)
-    return _conversation(ctx, caller, pk, seq, _Watch(watcher, checked_at, own))
+    return _conversation(ctx, caller, pk, seq, _Watch(watcher, checked_at, own), head)
 
 
 class _Watch:
@@ -106,7 +110,7 @@ class _Watch:
 
 
 async def _conversation(
-    ctx: Context, caller: policy.Caller, pk: int, after: int | None, watch: _Watch
+    ctx: Context, caller: policy.Caller, pk: int, after: int | None, watch: _Watch, head: conversation.Head | None
 ) -> AsyncIterator[ConversationEvent]:
     seen = policy.message_visibilities(caller)
 
@@ -127,13 +131,14 @@ async def _conversation(
             and policy.shows_typing(caller, event.visibility, event.sender, watch.own)
         )
 
-    if after is None or await _expired(ctx, pk, after):
+    if after is not None and await _expired(ctx, pk, after):
         head = await conversation.thread_head(ctx.tenant, pk)
         if head is None:
             return
-        if after is not None:
-            async for replayed in _from_messages(ctx, pk, seen, after, head.seq):
-                yield replayed
+        async for replayed in _from_messages(ctx, pk, seen, after, head.seq):
+            yield replayed
+    if head is not None:
+        # The current state (opened without a cursor), or the sum of an expired cursor's gap.
         yield _state(head)
         after = head.seq
     flt = ReplayFilter(caller.org, (Topic.THREAD,), thread_id=pk)
