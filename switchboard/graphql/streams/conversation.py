@@ -17,11 +17,11 @@ statement, ``services.conversation.thread_head``), then the log after ``head``,
 replayed then live, exactly as for ``after: <that cursor>``. So a change
 committed before the server registered the stream is never lost: it is in that
 status or after that cursor. The state is read before the caller's checks, so a
-plain agent's place lost after them ends the stream like any later event. The first event may repeat the status the client
-has, and it carries no message: a client without a cursor (an empty thread when
-it loaded) loads ``messages`` again once that first event arrives; the messages
-up to ``head`` are in that load, the later ones come on the stream, and one in
-both is the same ``Message.id``.
+plain agent's place lost after them ends the stream like any later event. The
+first event may repeat the status the client has, and it carries no message: a
+client without a cursor (an empty thread when it loaded) loads ``messages`` again
+once that first event arrives; the messages up to ``head`` are in that load, the
+later ones come on the stream, and one in both is the same ``Message.id``.
 
 What the caller sees is the access policy's: a visitor never gets an INTERNAL
 message or INTERNAL typing (dropped by the dispatcher, before any work), and
