@@ -1,6 +1,7 @@
 """Benchmark: conversation delivery over two server processes (PostgreSQL + Redis).
 
     .venv/bin/python bench/bench_conversation.py [--conversations 20] [--rates 25,50,100,200] [--seconds 5]
+        [--client-keys]
 
 Starts two server processes sharing PostgreSQL and Redis (as the tests do).
 Each of ``--conversations`` ACTIVE threads has three subscribers to
@@ -121,8 +122,14 @@ async def conversation(org: Org, i: int) -> tuple[str, str, str]:
     return thread, visitor, primary.token
 
 
-async def send_at(http: httpx.AsyncClient, url: str, token: str, thread: str, due: float, out: dict[str, int]) -> None:
-    body = {"query": SEND, "variables": {"i": {"threadId": thread, "body": f"{due:.6f}"}}}
+async def send_at(
+    http: httpx.AsyncClient, url: str, token: str, thread: str, due: float, out: dict[str, int], keyed: bool
+) -> None:
+    message = {"threadId": thread, "body": f"{due:.6f}"}
+    if keyed:
+        # As the widget and the console send every message: with a retry key.
+        message["clientMessageId"] = secrets.token_hex(8)
+    body = {"query": SEND, "variables": {"i": message}}
     try:
         response = await http.post(f"{url}/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
         data = response.json()
@@ -134,7 +141,12 @@ async def send_at(http: httpx.AsyncClient, url: str, token: str, thread: str, du
 
 
 async def step(
-    http: httpx.AsyncClient, stack: servers.Stack, convs: list[tuple[str, str, str]], rate: int, seconds: float
+    http: httpx.AsyncClient,
+    stack: servers.Stack,
+    convs: list[tuple[str, str, str]],
+    rate: int,
+    seconds: float,
+    keyed: bool = False,
 ) -> dict[str, int]:
     """Messages at ``rate`` per second for ``seconds``, open loop; returns how many went through."""
     out = {"sent": 0}
@@ -148,7 +160,7 @@ async def step(
             await asyncio.sleep(delay)
         thread, visitor, primary = convs[n % len(convs)]
         token = visitor if (n // len(convs)) % 2 == 0 else primary
-        tasks.append(asyncio.create_task(send_at(http, stack.url(n % 2), token, thread, due, out)))
+        tasks.append(asyncio.create_task(send_at(http, stack.url(n % 2), token, thread, due, out, keyed)))
     await asyncio.gather(*tasks)
     return out
 
@@ -194,7 +206,9 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
         sustained = 0
         try:
             for rate in args.rates:
-                p99 = await report(http, stack, convs, rate, args.seconds, parent, seen, pids, len(watches), idle)
+                p99 = await report(
+                    http, stack, convs, rate, args.seconds, parent, seen, pids, len(watches), idle, args.client_keys
+                )
                 if p99 is not None and p99 < 100:
                     sustained = max(sustained, rate)
             say(f"highest rate with every delivery made and p99 under 100 ms: {sustained or 'none'} messages/s")
@@ -216,12 +230,13 @@ async def report(
     pids: list[int],
     watchers: int,
     idle: float,
+    keyed: bool = False,
 ) -> float | None:
     """One rate's figures; its p99 in ms (None when a delivery is missing)."""
     seen.clear()
     began = time.monotonic()
     cpu_before = sum(process_seconds(p) for p in pids)
-    out = await step(http, stack, convs, rate, seconds)
+    out = await step(http, stack, convs, rate, seconds, keyed)
     # Late deliveries still count for this rate: wait until they stop coming.
     await asyncio.sleep(5)
     # CPU above what the servers spend idle over the same time.
@@ -253,6 +268,9 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--rates", type=lambda s: [int(x) for x in s.split(",")], default=[25, 50, 100, 200])
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--client-keys", action="store_true", help="every message with a clientMessageId, as the widget sends them"
+    )
     args = parser.parse_args()
     say("command: " + " ".join([".venv/bin/python", "bench/bench_conversation.py", *sys.argv[1:]]))
     # The servers sweep at the production defaults, not at the tests' faster pace.

@@ -251,13 +251,22 @@ async def events(sub: Subscription, count: int, within: float = 10.0) -> list[di
     return [(await sub.next(within))["conversationEvents"] for _ in range(count)]
 
 
-async def listening(*subs: Subscription) -> None:
-    """Give fresh subscriptions time to be registered before the change they wait for.
+async def listening(*subs: Subscription) -> list[dict[str, Any]]:
+    """The first event of each stream opened without ``after``: the thread's current state.
 
-    The contract's conversationEvents without ``after`` starts live; there is no
-    acknowledgement to wait for, so the tests (like the other stream tests) pause.
+    It is a STATUS_CHANGED with the thread's status and a cursor; everything committed after
+    it comes on the stream (replayed from that cursor, then live), so once it is here the test
+    may act. Typing is live only, never replayed: a test of typing also waits for ``typing_ready``.
     """
-    del subs
+    states = [(await sub.next(10))["conversationEvents"] for sub in subs]
+    for state in states:
+        assert state["kind"] == "STATUS_CHANGED" and state.get("message") is None, state
+        assert state.get("cursor", "-") and state.get("status", "-") and state.get("typing") is None, state
+    return states
+
+
+async def typing_ready() -> None:
+    """Typing is never replayed: give streams that sent their state a moment to be registered on the bus."""
     await asyncio.sleep(0.4)
 
 

@@ -7,29 +7,23 @@ on behalf of the request are counted, not those of the background sweepers.
 
 from __future__ import annotations
 
-import contextvars
 import secrets
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 import pytest_asyncio
-from tortoise.backends.sqlite.client import SqliteClient
 
-from switchboard.app import create_app
 from switchboard.models import Agent, Collaborator, Invite, Organization, Thread, Visitor
 from switchboard.rules import ids
 from switchboard.rules.enums import CollaboratorRole, InviteStatus, InviteType, Permission, ThreadStatus
-from switchboard.settings import Settings
+from tests.sql_support import counting, sign, sql_app
 
 SECRET = "sql-count-secret-" + "x" * 20
 ORG = "org-sql"
-_statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("statements", default=None)
 
 READ = """query { threads(first: 100) { totalCount edges { node {
   id status collaboratorLimit viewerPermission transferCount
@@ -44,29 +38,13 @@ READ = """query { threads(first: 100) { totalCount edges { node {
 
 
 def _token(role: str, sub: str) -> str:
-    now = int(time.time())
-    return jwt.encode({"sub": sub, "org": ORG, "role": role, "iat": now, "exp": now + 600}, SECRET, algorithm="HS256")
-
-
-def _counting(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def wrapper(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        seen = _statements.get()
-        if seen is not None:
-            seen.append(query)
-        return await method(self, query, *args, **kwargs)
-
-    return wrapper
+    return sign(SECRET, ORG, role, sub)
 
 
 @pytest_asyncio.fixture
 async def app_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
-    for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many"):
-        monkeypatch.setattr(SqliteClient, name, _counting(getattr(SqliteClient, name)))
-    app = create_app(Settings(database_url=f"sqlite://{tmp_path / 'sql.db'}", jwt_secret=SECRET))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://switchboard") as client:
-            yield client
+    async with sql_app(tmp_path, monkeypatch, SECRET) as (_, client):
+        yield client
 
 
 async def _seed(threads: int) -> tuple[str, str]:
@@ -111,12 +89,8 @@ async def _seed(threads: int) -> tuple[str, str]:
 
 
 async def _count(client: httpx.AsyncClient, token: str) -> tuple[int, dict[str, Any]]:
-    seen: list[str] = []
-    reset = _statements.set(seen)
-    try:
+    with counting() as seen:
         response = await client.post("/graphql", json={"query": READ}, headers={"Authorization": f"Bearer {token}"})
-    finally:
-        _statements.reset(reset)
     body = response.json()
     assert not body.get("errors"), body
     return len(seen), body["data"]
@@ -154,16 +128,12 @@ PAGE = """query($after: String) { threads(first: 10, after: $after) { %s
 
 
 async def _run(client: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    seen: list[str] = []
-    reset = _statements.set(seen)
-    try:
+    with counting() as seen:
         response = await client.post(
             "/graphql",
             json={"query": query, "variables": variables},
             headers={"Authorization": f"Bearer {_token('admin', 'admin')}"},
         )
-    finally:
-        _statements.reset(reset)
     body = response.json()
     assert not body.get("errors"), body
     return seen, body["data"]

@@ -186,7 +186,6 @@ async def test_the_widget_loads_history_then_streams_after_its_newest_cursor(org
         for i, (who, (token, cursor)) in enumerate(views.items()):
             clients.append(await org.ws(token, server=i))
             subs[who] = await clients[-1].subscribe(CONVERSATION, {"t": conv.thread_id, "after": cursor})
-        await listening()
         await posted(org, conv.visitor_token, conv.thread_id, "live")
         for who, sub in subs.items():
             got = await _live(sub, len(expected[who]))
@@ -206,7 +205,7 @@ async def test_a_removed_collaborator_stops_receiving_the_conversation(org: Org)
     clients = [await org.ws(exp.token, server=0), await org.ws(obs.token, server=1)]
     try:
         removed, lowered = [await c.subscribe(CONVERSATION, {"t": conv.thread_id}) for c in clients]
-        await listening()
+        await listening(removed, lowered)
         await org.data(REMOVE, {"i": {"threadId": conv.thread_id, "agentId": exp.id}}, token=ann.token)
         await org.data(
             CHANGE, {"i": {"threadId": conv.thread_id, "agentId": obs.id, "permission": "READ"}}, token=ann.token

@@ -61,6 +61,14 @@ async def test_a_subscriber_going_away_mid_render_leaves_the_others_stream_alone
     victim = asyncio.create_task(_watch(app, admin, thread, victim_got))
     other = asyncio.create_task(_watch(app, admin, thread, other_got))
     try:
+        # Each stream sends the thread's state first; then it goes on from the log.
+        for _ in range(200):
+            if len(victim_got) == len(other_got) == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert [r.data["conversationEvents"]["kind"] for r in victim_got + other_got] == ["STATUS_CHANGED"] * 2
+        victim_got.clear()
+        other_got.clear()
         await asyncio.sleep(0.5)
         armed = [victim]
         for name in ("execute_query", "execute_query_dict"):

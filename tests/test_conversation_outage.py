@@ -48,7 +48,7 @@ async def test_messages_sent_during_a_redis_outage_are_delivered_once(
     clients = [await org.ws(org.token("admin"), server=1), await org.ws(conv.visitor_token, server=0)]
     try:
         console, widget = [await c.subscribe(CONVERSATION, {"t": conv.thread_id}) for c in clients]
-        await listening()
+        await listening(console, widget)
         redis_server.stop()
         for server in (0, 1):
             await _until_ready(http, stack.url(server), 503)

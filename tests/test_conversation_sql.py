@@ -8,24 +8,18 @@ with the implementation's models.
 
 from __future__ import annotations
 
-import contextvars
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 import pytest_asyncio
-from tortoise.backends.sqlite.client import SqliteClient
 
-from switchboard.app import create_app
-from switchboard.settings import Settings
+from tests.sql_support import counting, sign, sql_app
 
 SECRET = "conv-sql-secret-" + "x" * 20
 ORG = "org-conv-sql"
-_statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("conv_statements", default=None)
 
 FIELDS = (
     """id senderKind visibility body displayName clientMessageId createdAt author { id name } thread { id status }"""
@@ -40,30 +34,13 @@ PREVIEWS = """query($n: Int) { threads(first: $n) { edges { node { id
 
 
 def _token(role: str, sub: str, **extra: Any) -> str:
-    now = int(time.time())
-    claims = {"sub": sub, "org": ORG, "role": role, "iat": now, "exp": now + 600, **extra}
-    return jwt.encode(claims, SECRET, algorithm="HS256")
-
-
-def _counting(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def wrapper(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        seen = _statements.get()
-        if seen is not None:
-            seen.append(query)
-        return await method(self, query, *args, **kwargs)
-
-    return wrapper
+    return sign(SECRET, ORG, role, sub, **extra)
 
 
 @pytest_asyncio.fixture
 async def app_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
-    for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many"):
-        monkeypatch.setattr(SqliteClient, name, _counting(getattr(SqliteClient, name)))
-    app = create_app(Settings(database_url=f"sqlite://{tmp_path / 'sql.db'}", jwt_secret=SECRET))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://switchboard") as client:
-            yield client
+    async with sql_app(tmp_path, monkeypatch, SECRET) as (_, client):
+        yield client
 
 
 async def _call(client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -78,12 +55,8 @@ async def _call(client: httpx.AsyncClient, token: str, query: str, variables: di
 async def _counted(
     client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]
 ) -> tuple[list[str], dict[str, Any]]:
-    seen: list[str] = []
-    reset = _statements.set(seen)
-    try:
+    with counting() as seen:
         data = await _call(client, token, query, variables)
-    finally:
-        _statements.reset(reset)
     return seen, data
 
 
@@ -222,3 +195,20 @@ async def test_last_message_previews_cost_the_same_for_3_or_12_threads(app_clien
     """
     counts = await _list_costs(app_client, PREVIEWS)
     assert counts[3] == counts[12], counts
+
+
+async def test_set_typing_reads_the_organization_from_the_cache_and_the_agent_once(
+    app_client: httpx.AsyncClient,
+) -> None:
+    """setTyping is called every few seconds by whoever types: the organization's settings (serviceName,
+    reopenOnVisitorMessageSeconds) come from the process's cache, and the agent's row is the one read to
+    authenticate the request."""
+    agent, threads = await _world(app_client, 1)
+    thread_id, visitor = threads[0]
+    typing = "mutation($i: SetTypingInput!) { setTyping(input: $i) { ok userErrors { code } } }"
+    for token in (agent, visitor):
+        seen, data = await _counted(app_client, token, typing, {"i": {"threadId": thread_id, "typing": True}})
+        assert data["setTyping"] == {"ok": True, "userErrors": []}, data
+        tables = [s.lower() for s in seen]
+        assert not [s for s in tables if 'from "organization"' in s], seen
+        assert len([s for s in tables if 'from "agent"' in s]) == (1 if token == agent else 0), seen

@@ -10,30 +10,27 @@ operation's error and the socket's other subscription goes on.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 import pytest_asyncio
 from graphql import ExecutionResult
 from starlette.applications import Starlette
-from tortoise.backends.sqlite.client import SqliteClient
 
-from switchboard.app import create_app
 from switchboard.graphql.context import Context
 from switchboard.graphql.schema import schema
-from switchboard.settings import Settings
 from tests.collab_support import RESOLVE, join, settings
 from tests.conftest import AgentHandle, Org
+from tests.conversation_support import listening
 from tests.queue_support import claim, create_queue, transfer
+from tests.sql_support import record_into, sign, sql_app
 from tests.wsclient import GraphQLWS, Subscription
 
 EVENTS = """subscription($t: ID!, $after: String) { conversationEvents(threadId: $t, after: $after) {
@@ -89,7 +86,10 @@ async def typing(
 
 async def watch(client: GraphQLWS, thread: str, after: str | None = None) -> Subscription:
     sub = await client.subscribe(EVENTS, {"t": thread, "after": after})
-    # The subscription registers on the bus when the server runs it: give it a moment before acting.
+    if after is None:
+        # The thread's state comes first: what is committed after it comes on the stream.
+        await listening(sub)
+    # Typing is live only: give the stream a moment to be registered on the bus before acting.
     await asyncio.sleep(0.3)
     return sub
 
@@ -357,36 +357,18 @@ async def test_a_refused_subscription_is_its_own_error_and_the_socket_goes_on(or
 
 FANOUT_SECRET = "fanout-secret-" + "x" * 24
 FANOUT_ORG = "org-fanout"
-_statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("fanout_statements", default=None)
-
-
-def _counting(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def wrapper(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        seen = _statements.get()
-        if seen is not None:
-            seen.append(query)
-        return await method(self, query, *args, **kwargs)
-
-    return wrapper
 
 
 def _fanout_token(role: str, sub: str, **claims: Any) -> str:
-    now = int(time.time())
-    body = {"sub": sub, "org": FANOUT_ORG, "role": role, "iat": now, "exp": now + 600, **claims}
-    return jwt.encode(body, FANOUT_SECRET, algorithm="HS256")
+    return sign(FANOUT_SECRET, FANOUT_ORG, role, sub, **claims)
 
 
 @pytest_asyncio.fixture
 async def fanout_app(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
-    for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many"):
-        monkeypatch.setattr(SqliteClient, name, _counting(getattr(SqliteClient, name)))
-    app = create_app(Settings(database_url=f"sqlite://{tmp_path / 'fanout.db'}", jwt_secret=FANOUT_SECRET))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://switchboard") as client:
-            yield app, client
+    async with sql_app(tmp_path, monkeypatch, FANOUT_SECRET) as app_and_client:
+        yield app_and_client
 
 
 async def _api(client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -443,7 +425,7 @@ async def _fanout_thread(client: httpx.AsyncClient) -> tuple[str, str, list[str]
 
 async def _subscriber(app: Starlette, token: str, thread: str, seen: list[str], got: list[dict[str, Any]]) -> None:
     """One subscriber of its own connection (its own context), its statements counted into ``seen``."""
-    _statements.set(seen)
+    record_into(seen)
     ctx = Context(app.state.services)
     await ctx.authenticate(f"Bearer {token}")
     stream = await schema.subscribe(EVENTS, variable_values={"t": thread}, context_value=ctx)
@@ -462,8 +444,15 @@ async def _fanout_statements(app: Starlette, client: httpx.AsyncClient, subscrib
     got: list[dict[str, Any]] = []
     tasks = [asyncio.create_task(_subscriber(app, token, thread, seen, got)) for token in tokens]
     try:
+        # Each stream's first event is the thread's state; then it is registered once its replay ran.
+        for _ in range(200):
+            if len(got) >= subscribers:
+                break
+            await asyncio.sleep(0.02)
+        assert [e["kind"] for e in got] == ["STATUS_CHANGED"] * subscribers, got
         await asyncio.sleep(0.5)
         seen.clear()
+        got.clear()
         await _api(client, visitor, SEND, {"i": {"threadId": thread, "body": "hello"}})
         for _ in range(200):
             if len(got) >= subscribers:

@@ -10,7 +10,17 @@ from typing import Any
 
 from tests.collab_support import join
 from tests.conftest import Org
-from tests.conversation_support import CONVERSATION, MARK_READ, active, events, listening, posted, start, typing
+from tests.conversation_support import (
+    CONVERSATION,
+    MARK_READ,
+    active,
+    events,
+    listening,
+    posted,
+    start,
+    typing,
+    typing_ready,
+)
 from tests.queue_support import update_settings
 from tests.wsclient import Subscription
 
@@ -34,7 +44,8 @@ async def test_typing_is_live_masked_and_internal_typing_stays_with_the_agents(o
     clients = [await org.ws(t, server=i) for i, t in enumerate((conv.visitor_token, exp.token, ann.token))]
     try:
         widget, expert, primary = [await c.subscribe(CONVERSATION, {"t": conv.thread_id}) for c in clients]
-        await listening()
+        # The message that follows proves the streams registered: no wait for typing_ready.
+        await listening(widget, expert, primary)
         await posted(org, ann.token, conv.thread_id, "start")
         marks = [(await s.next())["conversationEvents"]["cursor"] for s in (widget, expert, primary)]
         _ok(await typing(org, ann.token, conv.thread_id, server=1))
@@ -110,7 +121,8 @@ async def test_typing_is_throttled_per_sender_and_thread_across_processes(org: O
     try:
         subs = [await c.subscribe(CONVERSATION, {"t": conv.thread_id}) for c in clients]
         elsewhere = await clients[0].subscribe(CONVERSATION, {"t": other.thread_id})
-        await listening()
+        await listening(*subs, elsewhere)
+        await typing_ready()
         took = await asyncio.gather(
             _burst(org, ann.token, conv.thread_id, 6),
             _burst(org, conv.visitor_token, conv.thread_id, 6),
@@ -142,6 +154,7 @@ async def test_the_visitor_sees_the_current_service_name_typing(org: Org) -> Non
     try:
         sub = await client.subscribe(CONVERSATION, {"t": conv.thread_id})
         await listening(sub)
+        await typing_ready()
         _ok(await typing(org, ann.token, conv.thread_id, server=0))
         assert _typing((await sub.next())["conversationEvents"]) == ("TYPING", "Acme Help", True)
         # The admin writes in the organization's name: the same single identity.
@@ -159,6 +172,7 @@ async def test_typing_stops_are_events_too_outside_the_window(org: Org) -> None:
     try:
         sub = await client.subscribe(CONVERSATION, {"t": conv.thread_id})
         await listening(sub)
+        await typing_ready()
         _ok(await typing(org, ann.token, conv.thread_id))
         assert _typing((await sub.next())["conversationEvents"]) == ("TYPING", "Support", True)
         await asyncio.sleep(THROTTLE_SECONDS + 0.3)

@@ -176,7 +176,7 @@ async def test_the_visitor_stream_masks_and_filters_live_and_replayed(org: Org) 
         clients.extend([visitor, agent])
         subs["visitor"] = await visitor.subscribe(CONVERSATION, {"t": conv.thread_id})
         subs["admin"] = await agent.subscribe(CONVERSATION, {"t": conv.thread_id})
-        await listening()
+        await listening(subs["visitor"], subs["admin"])
 
     live_public = [b for b, _, v in SCRIPT[2:] if v == "PUBLIC"]
     try:

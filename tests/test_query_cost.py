@@ -9,15 +9,12 @@ cache through the event bus.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import secrets
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
@@ -30,17 +27,15 @@ from graphql import (
     is_list_type,
     parse,
 )
-from tortoise.backends.sqlite.client import SqliteClient
 
-from switchboard.app import create_app
 from switchboard.graphql.limits import LIST_BOUNDS, MAX_COST, QUEUE_LISTS, measure_operation
 from switchboard.graphql.schema import schema
 from switchboard.rules import budget
 from switchboard.runtime.ratelimit import QueryCostLimiter
-from switchboard.settings import Settings
 from tests import servers
 from tests.conftest import Org
 from tests.queue_support import create_queue, update_settings
+from tests.sql_support import counting, sign, sql_app
 from tests.wsclient import SubscriptionError
 
 QUEUES = "{ queues { stats { waiting } entries(first: 100) { edges { node { id } } } } }"
@@ -285,40 +280,18 @@ async def test_queue_lists_are_estimated_by_the_number_of_queues(org: Org) -> No
 # ---------------------------------------------------------------- statements per request (in process)
 
 SECRET = "cost-count-secret-" + "x" * 20
-_statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("cost_statements", default=None)
-
-
-def _counting(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def wrapper(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        seen = _statements.get()
-        if seen is not None:
-            seen.append(query)
-        return await method(self, query, *args, **kwargs)
-
-    return wrapper
 
 
 @pytest_asyncio.fixture
 async def app_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
-    for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many"):
-        monkeypatch.setattr(SqliteClient, name, _counting(getattr(SqliteClient, name)))
-    app = create_app(Settings(database_url=f"sqlite://{tmp_path / 'cost.db'}", jwt_secret=SECRET))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://switchboard") as client:
-            yield client
+    async with sql_app(tmp_path, monkeypatch, SECRET) as (_, client):
+        yield client
 
 
 async def _statements_of(client: httpx.AsyncClient, query: str) -> tuple[list[str], dict[str, Any]]:
-    now = int(time.time())
-    claims = {"sub": "admin", "org": "org-count", "role": "admin", "iat": now, "exp": now + 600}
-    token = jwt.encode(claims, SECRET, algorithm="HS256")
-    seen: list[str] = []
-    reset = _statements.set(seen)
-    try:
-        response = await client.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
-    finally:
-        _statements.reset(reset)
+    admin = sign(SECRET, "org-count", "admin", "admin")
+    with counting() as seen:
+        response = await client.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {admin}"})
     body: dict[str, Any] = response.json()
     assert not body.get("errors"), body
     return seen, body

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from switchboard.events import bus
 from switchboard.graphql.context import Context
 from switchboard.graphql.schema import schema
-from tests import test_conversation_stream as stream
+from tests.sql_support import record_into
 from tests.test_conversation_stream import SEND, _api, _fanout_thread, _fanout_token, fanout_app
 
 __all__ = ["fanout_app"]
@@ -29,7 +29,7 @@ THREAD_EVENTS = """subscription($t: ID!, $after: String) { threadEvents(threadId
 
 
 async def _watch(app: Starlette, thread: str, seen: list[str], got: list[Any]) -> None:
-    stream._statements.set(seen)
+    record_into(seen)
     ctx = Context(app.state.services)
     await ctx.authenticate(f"Bearer {_fanout_token('admin', 'admin')}")
     events = await schema.subscribe(THREAD_EVENTS, variable_values={"t": thread, "after": "e0"}, context_value=ctx)

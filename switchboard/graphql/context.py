@@ -14,6 +14,7 @@ from switchboard.graphql.loaders import Loaders
 from switchboard.models import Agent
 from switchboard.rules import policy
 from switchboard.rules.enums import AgentRole, Role
+from switchboard.runtime.event_rows import Rows
 from switchboard.runtime.process import Services
 from switchboard.services.tenancy import Tenant
 from switchboard.settings import Settings
@@ -169,6 +170,14 @@ class Context:
         """Loaders for the event this operation's stream renders next, seen by this operation alone
         (see ``_rendering``); None once it is sent. The caller stays as checked."""
         _rendering.set(loaders)
+
+    def render_rows(self, rows: Rows) -> None:
+        """The next event of this operation's stream renders from fresh loaders primed with its rows.
+
+        The rows are read once per process and shared by every subscriber; a loader never is: a
+        subscriber going away cancels no future another one awaits, and the socket's other
+        operations keep their loaders (``render_with``)."""
+        self.render_with(self.fresh_loaders().primed(rows))
 
     def reset_loaders(self) -> None:
         """A new caller (``authenticate``) or a long-lived connection: keep no data of before."""

@@ -13,6 +13,7 @@ from tortoise.models import Model
 from switchboard import models as m
 from switchboard.rules.enums import MessageVisibility
 from switchboard.rules.pagination import KeysetRequest
+from switchboard.runtime.event_rows import Rows
 from switchboard.services.estimates import wait_basis
 from switchboard.services.messages import message_counts, thread_pages, unread_counts
 from switchboard.services.pagination import KeysetPage
@@ -219,6 +220,24 @@ class Loaders:
         self.queue_order = _per_queue(tenant, _queue_order)
         # Queue id -> WaitBasis of its estimates.
         self.queue_wait_basis = _per_queue(tenant, _queue_basis)
+
+    def primed(self, rows: Rows) -> Loaders:
+        """These loaders, seeded with an event's rows (``runtime.event_rows``): priming costs no query."""
+        if rows.thread is not None:
+            self.thread.prime(rows.thread.id, rows.thread)
+        if rows.collaborator is not None:
+            self.collaborator.prime(rows.collaborator.id, rows.collaborator)
+        if rows.invite is not None:
+            self.invite.prime(rows.invite.id, rows.invite)
+        if rows.message is not None:
+            self.message.prime(rows.message.id, rows.message)
+        if rows.visitor is not None:
+            self.visitor.prime(rows.visitor.id, rows.visitor)
+        if rows.organization is not None:
+            self.organization.prime(rows.organization.id, rows.organization)
+        for pk, agent in rows.agents.items():
+            self.agent.prime(pk, agent)
+        return self
 
     def by_type(self, type_name: str) -> DataLoader[int, Any]:
         loaders: dict[str, DataLoader[int, Any]] = {

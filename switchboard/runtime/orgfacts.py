@@ -1,4 +1,5 @@
-"""What every request of an organization needs, cached per process: its query budget and queue count.
+"""What every request of an organization needs, cached per process: its query budget and queue count
+(and the settings setTyping, called every few seconds while someone types, needs).
 
 Each operation is measured (switchboard.graphql.limits) and charged against the
 caller's budget before it runs, so reading the budget settings, and for a query
@@ -18,6 +19,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from switchboard.events.bus import EventBus, Subscriber
 from switchboard.events.codec import BusEvent
@@ -35,11 +37,20 @@ class OrgFacts:
     query_cost_budget: int
     query_cost_restore_per_second: int
     loaded_at: float
+    # What setTyping needs (the names its event carries, whether a visitor's message would reopen),
+    # and a visitor's sendMessage (their limit per minute).
+    service_name: str = ""
+    reopen_on_visitor_message_seconds: int = 0
+    messages_per_visitor_per_minute: int = 0
     # Loaded the first time a query needs it.
     queue_count: int | None = None
     # Bumped by each queue created, so a count read while one was created is not kept.
     generation: int = 0
     listener: Subscriber | None = None
+
+
+def _setting(row: Organization | None, name: str) -> Any:
+    return getattr(row, name) if row is not None else _DEFAULTS[name].default
 
 
 class OrgFactsCache:
@@ -65,9 +76,14 @@ class OrgFactsCache:
                 # The database did not answer: the last values known are still the best guess.
                 return facts
             raise
-        budget = row.query_cost_budget if row else _DEFAULTS["query_cost_budget"].default
-        restore = row.query_cost_restore_per_second if row else _DEFAULTS["query_cost_restore_per_second"].default
-        fresh = OrgFacts(budget, restore, now)
+        fresh = OrgFacts(
+            _setting(row, "query_cost_budget"),
+            _setting(row, "query_cost_restore_per_second"),
+            now,
+            service_name=_setting(row, "service_name"),
+            reopen_on_visitor_message_seconds=_setting(row, "reopen_on_visitor_message_seconds"),
+            messages_per_visitor_per_minute=_setting(row, "messages_per_visitor_per_minute"),
+        )
         self._store(org, fresh)
         return fresh
 

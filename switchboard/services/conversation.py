@@ -5,17 +5,20 @@ sendMessage, in order:
 1. the input (body, clientMessageId) is checked before anything is read;
 2. the thread is locked (a visitor's own row first, the order every reopen and
    transfer request takes: visitor -> thread), so that the thread's messages
-   draw their ids in commit order and the status checked is the status kept;
-3. a retry (same sender, thread and clientMessageId) returns the first message,
-   whatever happened since, and writes nothing;
-4. the access policy decides (``decide``, shared with setTyping); a visitor's message to a
+   draw their ids in commit order and the status checked is the status kept.
+   Every visitor message takes the visitor's lock, not only one that may reopen:
+   its INSERT takes a KEY SHARE lock on the visitor's row (the foreign key), which
+   waits for a reopen's FOR UPDATE there while holding the thread: a deadlock;
+3. the access policy decides (``decide``, shared with setTyping); a visitor's message to a
    RESOLVED thread within ``reopenOnVisitorMessageSeconds`` reopens it through
    ``queueing.reopen``, exactly as reopenThread does;
-5. the message is inserted; with a clientMessageId inside a savepoint, so that a
-   retry racing past step 3 (it cannot while the thread lock is held, but the
-   unique index is what guarantees it) returns the first message instead of
-   failing; the thread's lastVisitorMessageAt / firstResponseAt / updatedAt
-   move; MessagePosted goes into the outbox (same transaction).
+4. a retry (same sender, thread and clientMessageId) returns the first message,
+   whatever happened since, and writes nothing. It is looked up only when the
+   decision would not just insert (a refusal, a reopen); otherwise the insert
+   finds it: with a clientMessageId the INSERT does nothing on a conflict with
+   the unique index (``_insert``), which means the first one is committed;
+5. the thread's lastVisitorMessageAt / firstResponseAt / updatedAt move;
+   MessagePosted goes into the outbox (same transaction).
 """
 
 from __future__ import annotations
@@ -114,15 +117,25 @@ async def _reopen_seconds(tenant: Tenant, caller: policy.Caller, thread: Thread)
 
 
 async def _insert(tenant: Tenant, values: dict[str, object]) -> Message | None:
-    """The new message; None when a concurrent retry inserted the same key first."""
+    """The new message; None when a message with the same key (a concurrent retry) is committed first.
+
+    With a clientMessageId, one ``INSERT ... ON CONFLICT DO NOTHING RETURNING id``: a retry racing
+    past the lookup inserts nothing and fails nothing, so no savepoint is needed (on PostgreSQL a
+    failed INSERT would abort the whole transaction). The ORM's own insert builder writes it, with
+    the ORM's conversions of every value.
+    """
     if values.get("client_message_id") is None:
         return await tenant.create(Message, **values)
-    try:
-        # A savepoint: on PostgreSQL a failed INSERT would otherwise abort the whole transaction.
-        async with in_transaction():
-            return await tenant.create(Message, **values)
-    except IntegrityError:
+    message = Message(org_id=tenant.org, **values)
+    db = Message._meta.db
+    executor = db.executor_class(model=Message, db=db)
+    sql, params, _ = executor._build_insert_with_defaults(message, has_generated=True, ignore_conflicts=True)
+    rows = await db.execute_query_dict(sql, params)
+    if not rows:
         return None
+    message.id = rows[0]["id"]
+    message._saved_in_db = True
+    return message
 
 
 async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, post: Post, now: datetime) -> Posted:
@@ -131,15 +144,15 @@ async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, 
     client_id = v.client_key(post.client_message_id, CLIENT_KEY)
     thread = await _lock(tenant, caller, post.thread_id)
     key = policy.sender_key(caller, sub)
-    # A retry already written is answered at once, whatever the thread's status now (one indexed
-    # read); what makes retries safe is the unique index under ``_insert``, not this read.
-    first = await _first(tenant, thread.id, key, client_id)
-    if first is not None:
-        return Posted(first, thread, created=False)
     decision = await decide(tenant, caller, thread, post.visibility, now, await _reopen_seconds(tenant, caller, thread))
+    reopened = decision.verdict is policy.Verdict.REOPEN
+    if reopened or not decision.allowed:
+        # A retry already written is answered whatever the thread's status now, and reopens nothing.
+        first = await _first(tenant, thread.id, key, client_id)
+        if first is not None:
+            return Posted(first, thread, created=False)
     if not decision.allowed:
         raise refusal_of(decision)
-    reopened = decision.verdict is policy.Verdict.REOPEN
     if reopened:
         thread, _ = await queueing.reopen(tenant, outbox, thread.id, None, now)
     kind = policy.sender_kind(caller)

@@ -37,8 +37,7 @@ async def _slot(info: InfoT, caller: policy.Caller, now: datetime) -> Grant | No
     ctx = info.context
     if not caller.visitor or caller.visitor_id is None:
         return Grant()
-    org = await ctx.loaders.organization.load(caller.org)
-    limit = org.messages_per_visitor_per_minute
+    limit = (await ctx.services.org_facts.get(caller.org)).messages_per_visitor_per_minute
     grant = await ctx.services.message_limiter.acquire(ctx.tenant, caller.visitor_id, limit, 1, now)
     return grant if grant.count else None
 
@@ -55,7 +54,7 @@ async def _limited(info: InfoT, caller: policy.Caller, post: service.Post) -> Se
         return SendMessagePayload(
             message=Message.from_model(first), thread=Thread.from_model(thread) if thread else None, user_errors=[]
         )
-    limit = (await ctx.loaders.organization.load(caller.org)).messages_per_visitor_per_minute
+    limit = (await ctx.services.org_facts.get(caller.org)).messages_per_visitor_per_minute
     message = f"more than {limit} messages in a minute; wait a moment"
     return _failed([Problem(ErrorCode.RATE_LIMITED, message, THREAD)])
 

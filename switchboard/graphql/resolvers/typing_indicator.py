@@ -27,12 +27,19 @@ async def set_typing(info: InfoT, data: SetTypingInput) -> SetTypingPayload:
     if refusal is not None:
         raise Forbidden(refusal)
     now = datetime.now(UTC)
+    # The organization's settings from this process's cache (dropped on SettingsChanged): typing is
+    # called every few seconds by whoever types, and reads no organization row.
+    facts = await ctx.services.org_facts.get(caller.org)
     try:
-        at = await service.check(ctx.tenant, caller, pk, data.visibility, now)
+        thread = await service.check(
+            ctx.tenant, caller, pk, data.visibility, now, facts.reopen_on_visitor_message_seconds
+        )
     except DomainError as exc:
         return SetTypingPayload(ok=False, user_errors=errors_of([exc.problem]))
     sender = policy.sender_key(caller, ctx.principal.sub)
-    if await ctx.services.typing_throttle.go(f"{caller.org}:{at.thread.id}:{sender}"):
-        event = await service.typing_event(ctx.tenant, caller, sender, at, data.typing, data.visibility)
+    if await ctx.services.typing_throttle.go(f"{caller.org}:{thread.id}:{sender}"):
+        agent = await ctx.agent()
+        who = service.Typist(facts.service_name, agent.name if agent is not None else None)
+        event = await service.typing_event(ctx.tenant, caller, sender, thread, who, data.typing, data.visibility)
         await ctx.bus.signal(LiveEvent(at=now, event=event))
     return SetTypingPayload(ok=True, user_errors=[])

@@ -32,22 +32,6 @@ from switchboard.rules.policy import Reach
 from switchboard.runtime.event_rows import Rows
 
 
-def _prime(ctx: Context, rows: Rows) -> None:
-    """Fresh loaders seeded with the event's rows, for this operation's render of it alone: nested
-    fields render the same snapshot; the caller stays the one checked, and the socket's other
-    operations keep their own loaders (``Context.render_with``)."""
-    loaders = ctx.fresh_loaders()
-    if rows.thread is not None:
-        loaders.thread.prime(rows.thread.id, rows.thread)
-    if rows.collaborator is not None:
-        loaders.collaborator.prime(rows.collaborator.id, rows.collaborator)
-    if rows.invite is not None:
-        loaders.invite.prime(rows.invite.id, rows.invite)
-    for pk, agent in rows.agents.items():
-        loaders.agent.prime(pk, agent)
-    ctx.render_with(loaders)
-
-
 def parse_after(cursor: str | None) -> int | None:
     """The seq of a resume cursor argument (a malformed one is BAD_USER_INPUT)."""
     if cursor is None:
@@ -80,7 +64,7 @@ async def _invite_events(ctx: Context, caller: policy.Caller, after: int | None)
     flt = ReplayFilter(caller.org, (Topic.INVITE,))
     async for committed in ctx.bus.stream([("agent", caller.agent_id)], flt, mine, after=after):
         rows = await shared.get(committed)
-        _prime(ctx, rows)
+        ctx.render_rows(rows)
         if rows.invite is None:
             continue
         kind = committed.event.kind
@@ -151,7 +135,7 @@ async def _thread_events(
     async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after=after)) as events:
         async for committed in events:
             rows = await shared.get(committed)
-            _prime(ctx, rows)
+            ctx.render_rows(rows)
             if rows.thread is not None:
                 yield _render(committed, rows)
             ctx.render_with(None)

@@ -4,11 +4,24 @@ Built like threadEvents: ``bus.stream`` replays the thread's log after the
 cursor, then goes on live, in order, with no gap and no duplicate, on any
 process; MESSAGE and STATUS_CHANGED carry the event's cursor. TYPING is a
 live-only event of the bus (never stored), mixed in as it comes, without a
-cursor. Nothing is sent first: as with threadEvents, a client loads the thread
-(``messages``, ``status``) and subscribes with ``after``: the cursor of the last
-event it saw, or of the newest message it loaded (a ``MessageEdge.cursor`` is
-its message's event cursor). That cursor stays valid after its event is pruned: the
-messages after it are replayed from the message table instead (``_from_messages``).
+cursor. A client that loaded the thread subscribes with ``after``: the cursor
+of the last event it saw, or of the newest message it loaded (a
+``MessageEdge.cursor`` is its message's event cursor). That cursor stays valid
+after its event is pruned: the messages after it are replayed from the message
+table instead (``_from_messages``).
+
+Without ``after`` the current state comes first (subscriptions send the current
+state first): one STATUS_CHANGED with the thread's status and the cursor of
+``head``, the newest event committed when the status was read (both in one
+statement, ``services.conversation.thread_head``), then the log after ``head``,
+replayed then live, exactly as for ``after: <that cursor>``. So a change
+committed before the server registered the stream is never lost: it is in that
+status or after that cursor. The state is read before the caller's checks, so a
+plain agent's place lost after them ends the stream like any later event. The
+first event may repeat the status the client has, and it carries no message: a
+client without a cursor (an empty thread when it loaded) loads ``messages`` again
+once that first event arrives; the messages up to ``head`` are in that load, the
+later ones come on the stream, and one in both is the same ``Message.id``.
 
 What the caller sees is the access policy's: a visitor never gets an INTERNAL
 message or INTERNAL typing (dropped by the dispatcher, before any work), and
@@ -51,7 +64,6 @@ from switchboard.graphql.types.events import ConversationEvent
 from switchboard.graphql.types.messages import Message
 from switchboard.rules import policy
 from switchboard.rules.enums import ConversationEventKind, MessageVisibility, ThreadStatus
-from switchboard.runtime.event_rows import Rows
 from switchboard.services import conversation
 
 # The thread events that change its status (a start, a queue, an assignment, a resolve, an overflow).
@@ -71,6 +83,9 @@ async def conversation_events(info: InfoT, thread_id: str, after: str | None) ->
     caller = await ctx.allow(policy.Op.WATCH_CONVERSATION)
     pk = arg_pk(thread_id, "Thread")
     seq = parse_after(after)
+    # Without a cursor the state is read before the checks below: whatever changes after it (a
+    # plain agent's place too) comes on the stream, replayed from its cursor.
+    head = await conversation.thread_head(ctx.tenant, pk) if seq is None else None
     row = await ctx.loaders.thread.load(pk)
     if row is None:
         raise NotFound("thread")
@@ -80,7 +95,7 @@ async def conversation_events(info: InfoT, thread_id: str, after: str | None) ->
     checked_at = ctx.bus.watermark(caller.org)
     watcher = caller.agent_id if policy.stream_needs_place(caller) else None
     own = policy.sender_key(caller, ctx.principal.sub)
-    return _conversation(ctx, caller, pk, seq, _Watch(watcher, checked_at, own))
+    return _conversation(ctx, caller, pk, seq, _Watch(watcher, checked_at, own), head)
 
 
 class _Watch:
@@ -95,7 +110,7 @@ class _Watch:
 
 
 async def _conversation(
-    ctx: Context, caller: policy.Caller, pk: int, after: int | None, watch: _Watch
+    ctx: Context, caller: policy.Caller, pk: int, after: int | None, watch: _Watch, head: conversation.Head | None
 ) -> AsyncIterator[ConversationEvent]:
     seen = policy.message_visibilities(caller)
 
@@ -122,10 +137,9 @@ async def _conversation(
             return
         async for replayed in _from_messages(ctx, pk, seen, after, head.seq):
             yield replayed
-        now = datetime.now(UTC)
-        yield ConversationEvent(
-            cursor=encode_cursor(head.seq), kind=ConversationEventKind.STATUS_CHANGED, status=head.status, at=now
-        )
+    if head is not None:
+        # The current state (opened without a cursor), or the sum of an expired cursor's gap.
+        yield _state(head)
         after = head.seq
     flt = ReplayFilter(caller.org, (Topic.THREAD,), thread_id=pk)
     async with aclosing(ctx.bus.stream([("thread", pk)], flt, wanted, after, live=live)) as events:
@@ -140,6 +154,16 @@ async def _conversation(
                 ctx.render_with(None)
             if watch.agent_id is not None and await place_lost(ctx, item, pk, watch.agent_id, watch.checked_at):
                 return
+
+
+def _state(head: conversation.Head) -> ConversationEvent:
+    """The thread's current state: its status as of ``head``, with ``head``'s cursor (see the module's doc)."""
+    return ConversationEvent(
+        cursor=encode_cursor(head.seq),
+        kind=ConversationEventKind.STATUS_CHANGED,
+        status=head.status,
+        at=datetime.now(UTC),
+    )
 
 
 async def _expired(ctx: Context, pk: int, after: int) -> bool:
@@ -201,32 +225,13 @@ async def _render(ctx: Context, committed: BusEvent) -> ConversationEvent | None
     rows = await ctx.services.event_rows.get(committed)
     if rows.message is None:
         return None
-    _prime(ctx, rows)
+    ctx.render_rows(rows)
     return ConversationEvent(
         cursor=encode_cursor(committed.seq),
         kind=ConversationEventKind.MESSAGE,
         message=Message.from_model(rows.message),
         at=committed.at,
     )
-
-
-def _prime(ctx: Context, rows: Rows) -> None:
-    """This subscriber's own loaders for the event, primed with its rows (read once per process and
-    shared by every subscriber): priming costs no query, so the message's fields read nothing more.
-    Only the rows are shared, never a loader: a subscriber going away cancels no future another
-    one awaits, and the socket's other operations keep their loaders (``Context.render_with``)."""
-    loaders = ctx.fresh_loaders()
-    if rows.message is not None:
-        loaders.message.prime(rows.message.id, rows.message)
-    if rows.thread is not None:
-        loaders.thread.prime(rows.thread.id, rows.thread)
-    if rows.visitor is not None:
-        loaders.visitor.prime(rows.visitor.id, rows.visitor)
-    if rows.organization is not None:
-        loaders.organization.prime(rows.organization.id, rows.organization)
-    for pk, agent in rows.agents.items():
-        loaders.agent.prime(pk, agent)
-    ctx.render_with(loaders)
 
 
 def _typing(caller: policy.Caller, signal: LiveEvent) -> ConversationEvent:

@@ -247,7 +247,11 @@ function collaboratorItem(thread, collaborator, canManage) {
 async function reloadThread(threadId) {
   if (state.open !== threadId) return;
   const thread = (await gql(THREAD, { id: threadId }).catch(() => ({ thread: null }))).thread;
-  if (thread && state.open === threadId) showThread(thread);
+  if (!thread || state.open !== threadId) return;
+  showThread(thread);
+  // A stream opened without a cursor starts with the thread's state: a message that came in
+  // between the first load and that state is in this load (one already shown is not repeated).
+  thread.messages.edges.forEach((edge) => showMessage(edge.node));
 }
 
 function onConversation(event) {

@@ -181,11 +181,14 @@ async function gql(query, variables) {
   return result.data;
 }
 
-async function load() {
+// The thread's messages (and, unless the stream already runs, its status and cursor).
+async function load({ messagesOnly = false } = {}) {
   const data = await gql(LOAD, { id: state.threadId });
   if (!data.thread) throw new RequestError("This conversation does not exist.", { fatal: true });
   const edges = data.thread.messages.edges;
   for (const edge of edges) receive(edge.node, "load");
+  // The stream's cursor and status are newer than this read may be: it must not move them back.
+  if (messagesOnly) return;
   if (edges.length) state.cursor = edges[edges.length - 1].cursor;
   setStatus(data.thread.status);
 }
@@ -198,7 +201,10 @@ function openLive() {
   closeLive(); // at most one socket, whatever called us
   const session = state.session;
   const current = () => session === state.session;
-  const resumeWithoutCursor = state.cursor === null;
+  // Opened without a cursor, the stream sends the thread's current state first (its status and
+  // the cursor it goes on from); the messages up to that cursor come from a new load, the later
+  // ones on the stream (one in both is shown once).
+  let reloadOnState = state.cursor === null;
   state.client = createClient({
     url: SOCKET_URL.href,
     connectionParams: { Authorization: `Bearer ${state.token}` },
@@ -207,11 +213,16 @@ function openLive() {
     lazy: false,
     onNonLazyError: () => {}, // reported to `closed`
     on: {
-      connected: () => current() && connected(resumeWithoutCursor),
+      connected: () => current() && connected(),
       closed: (event) => current() && closed(event),
     },
   });
-  watch(EVENTS, { id: state.threadId, after: state.cursor }, (data) => onEvent(data.conversationEvents));
+  watch(EVENTS, { id: state.threadId, after: state.cursor }, (data) => {
+    onEvent(data.conversationEvents);
+    if (!reloadOnState) return;
+    reloadOnState = false;
+    load({ messagesOnly: true }).catch((error) => showAlert(error.message));
+  });
   if (state.status === "QUEUED") watchQueue();
 }
 
@@ -224,11 +235,9 @@ function closeLive() {
   state.stopQueue = null;
 }
 
-function connected(resumeWithoutCursor) {
+function connected() {
   state.retryMs = 500;
   setState("live");
-  // With no cursor yet the stream starts live: fetch again what may have come in between.
-  if (resumeWithoutCursor) load().catch((error) => showAlert(error.message));
 }
 
 function closed(event) {
