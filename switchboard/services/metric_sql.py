@@ -37,17 +37,19 @@ def _seconds_sum(later: str, earlier: str, where: str) -> str:
 
 
 def _bucket(column: str, bucket: Bucket) -> str:
-    """The bucket of ``column`` as whole bucket widths since the epoch (UTC hours and days align with it)."""
-    width = _WIDTH[bucket]
+    """The bucket of ``column``: its UTC start on PostgreSQL (date_trunc is cheaper than numeric
+    arithmetic on epochs), whole bucket widths since the epoch on SQLite (UTC hours and days align with it)."""
     if _postgres():
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / {width}) AS BIGINT)"
-    return f"(CAST(strftime('%s', {column}) AS INTEGER) / {width})"
+        return f"date_trunc('{bucket.value.lower()}', {column} AT TIME ZONE 'UTC')"
+    return f"(CAST(strftime('%s', {column}) AS INTEGER) / {_WIDTH[bucket]})"
 
 
-def _bucket_start(number: int | None, bucket: Bucket | None) -> datetime | None:
-    if number is None or bucket is None:
+def _bucket_start(value: datetime | int | None, bucket: Bucket | None) -> datetime | None:
+    if value is None or bucket is None:
         return None
-    return datetime.fromtimestamp(int(number) * _WIDTH[bucket], UTC)
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(int(value) * _WIDTH[bucket], UTC)
 
 
 def _rows_of(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
@@ -71,10 +73,10 @@ def _grouped(keys: str, column: str, bucket: Bucket | None) -> tuple[str, str]:
     return f"{keys}, {expression} AS bucket", f"{keys}, {expression}"
 
 
-async def entry_groups(qs: QuerySet[Any], bucket: Bucket | None = None) -> list[EntryGroup]:
-    """The entries of ``qs`` grouped by queue, trigger and status; with ``bucket``, by status and bucket."""
+async def entry_groups(qs: QuerySet[Any], bucket: Bucket | None = None, *, detailed: bool = True) -> list[EntryGroup]:
+    """The entries of ``qs`` grouped by status and, ``detailed``, queue and trigger; and by ``bucket``."""
     rows, params = _rows_of(qs)
-    selected, grouped = _grouped("status" if bucket else 'queue_id, "trigger", status', "enqueued_at", bucket)
+    selected, grouped = _grouped('queue_id, "trigger", status' if detailed else "status", "enqueued_at", bucket)
     sql = (
         f"SELECT {selected}, COUNT(*) AS n, SUM(CASE WHEN {ASSIGNED} THEN 1 ELSE 0 END) AS waits,"
         f" {_seconds_sum('assigned_at', 'enqueued_at', ASSIGNED)} AS wait_seconds"
@@ -82,8 +84,8 @@ async def entry_groups(qs: QuerySet[Any], bucket: Bucket | None = None) -> list[
     )
     return [
         EntryGroup(
-            queue_id=None if bucket else int(row["queue_id"]),
-            trigger=None if bucket else TransferTrigger(row["trigger"]),
+            queue_id=int(row["queue_id"]) if detailed else None,
+            trigger=TransferTrigger(row["trigger"]) if detailed else None,
             status=QueueEntryStatus(row["status"]),
             count=int(row["n"]),
             waits=int(row["waits"] or 0),
@@ -139,7 +141,9 @@ async def p90_waits(qs: QuerySet[Any]) -> dict[int | None, float]:
             f" UNION ALL SELECT NULL, wait FROM ({ranked.format(part='NULL')}) AS r WHERE rank = (9 * n + 9) / 10"
         )
         args = params * 2  # the rows twice, their "?" placeholders too
+    # The grand total of no rows is a row too, with no percentile.
     return {
         (int(row["queue_id"]) if row["queue_id"] is not None else None): float(row["p90"])
         for row in await _fetch(sql, args)
+        if row["p90"] is not None
     }
