@@ -37,10 +37,11 @@ def _seconds_sum(later: str, earlier: str, where: str) -> str:
 
 
 def _bucket(column: str, bucket: Bucket) -> str:
-    """The bucket of ``column``: its UTC start on PostgreSQL (date_trunc is cheaper than numeric
-    arithmetic on epochs), whole bucket widths since the epoch on SQLite (UTC hours and days align with it)."""
+    """The bucket of ``column``: its start on PostgreSQL (``date_bin`` from a UTC midnight: integer
+    arithmetic, cheaper than date_trunc's time zone or numeric epochs), whole bucket widths since the
+    epoch on SQLite (UTC hours and days align with it)."""
     if _postgres():
-        return f"date_trunc('{bucket.value.lower()}', {column} AT TIME ZONE 'UTC')"
+        return f"date_bin('{_WIDTH[bucket]} seconds', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
     return f"(CAST(strftime('%s', {column}) AS INTEGER) / {_WIDTH[bucket]})"
 
 
@@ -48,7 +49,7 @@ def _bucket_start(value: datetime | int | None, bucket: Bucket | None) -> dateti
     if value is None or bucket is None:
         return None
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
     return datetime.fromtimestamp(int(value) * _WIDTH[bucket], UTC)
 
 
@@ -147,3 +148,25 @@ async def p90_waits(qs: QuerySet[Any]) -> dict[int | None, float]:
         for row in await _fetch(sql, args)
         if row["p90"] is not None
     }
+
+
+async def mean_and_p90(qs: QuerySet[Any], later: str, earlier: str) -> tuple[float | None, float | None]:
+    """Mean and nearest-rank 90th percentile of ``later - earlier`` in seconds over the rows of ``qs``."""
+    rows, params = _rows_of(qs)
+    if _postgres():
+        sql = (
+            f"SELECT EXTRACT(EPOCH FROM AVG({later} - {earlier})) AS mean, EXTRACT(EPOCH FROM percentile_disc(0.9)"
+            f" WITHIN GROUP (ORDER BY {later} - {earlier})) AS p90 FROM ({rows}) AS r"
+        )
+    else:
+        seconds = f"ROUND((julianday({later}) - julianday({earlier})) * 86400.0, 3)"
+        sql = (
+            f"WITH x AS (SELECT {seconds} AS s FROM ({rows}) AS r) SELECT (SELECT AVG(s) FROM x) AS mean,"
+            " (SELECT s FROM (SELECT s, ROW_NUMBER() OVER (ORDER BY s) AS rank, COUNT(*) OVER () AS n FROM x)"
+            " AS ranked WHERE rank = (9 * n + 9) / 10) AS p90"
+        )
+    found = (await _fetch(sql, params))[0]
+    return (
+        float(found["mean"]) if found["mean"] is not None else None,
+        float(found["p90"]) if found["p90"] is not None else None,
+    )
