@@ -2,8 +2,8 @@
 
 Each query below (the Query root's fields, with the nested connections and
 relations the console and the dashboards read) runs on an organization with 5
-threads, then again once it has 100 (with their visitors, collaborators, invites,
-queue entries, messages and agents, agents growing with the threads). The count
+threads in 2 queues, then again once it has 100 in 6 queues (with their visitors,
+collaborators, invites, queue entries, messages and agents, agents growing with the threads). The count
 of statements issued on behalf of the request must be the same: a statement per
 row returned would show up as a difference. The app runs in this process on
 SQLite so that the statements can be counted (``tests/sql_support.py``).
@@ -150,6 +150,10 @@ class World:
         queues = [await Queue.create(org_id=org.id, name=f"q{i}", is_default=i == 0) for i in range(2)]
         return cls(primary, expert, guest, queues)
 
+    async def add_queues(self, count: int) -> None:
+        first = len(self.queues)
+        self.queues += [await Queue.create(org_id=ORG, name=f"q{first + i}") for i in range(count)]
+
     async def grow(self, count: int) -> None:
         """``count`` ACTIVE threads (the expert on each, invites, messages, an ASSIGNED entry) and
         ``count`` QUEUED ones (WAITING entries), over both queues."""
@@ -280,6 +284,7 @@ async def test_every_read_runs_as_many_statements_for_100_threads_as_for_5(app_c
     # Per-process caches (the organization's budget settings) are filled once, not per request.
     await _statement_counts(app_client, world)
     small = await _statement_counts(app_client, world)
+    await world.add_queues(4)  # lists of queues grow too: per-queue figures and entries
     await world.grow(95)
     large = await _statement_counts(app_client, world)
     for name in set(QUERIES) - SINGLE:

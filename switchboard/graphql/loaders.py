@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.functions import Count as Fn
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from switchboard import models as m
-from switchboard.rules.enums import MessageVisibility
+from switchboard.rules.enums import MessageVisibility, QueueEntryStatus
 from switchboard.rules.pagination import KeysetRequest
-from switchboard.services.estimates import wait_basis
+from switchboard.rules.policy import Scope
+from switchboard.services import listing
+from switchboard.services.estimates import queues_figures, wait_bases
 from switchboard.services.messages import message_counts, thread_pages, unread_counts
-from switchboard.services.pagination import KeysetPage
-from switchboard.services.queueing import waiting_order
+from switchboard.services.pagination import Count, KeysetPage, keyset_pages
+from switchboard.services.queueing import waiting_orders
 from switchboard.services.tenancy import Tenant
 
 M = TypeVar("M", bound=Model)
@@ -91,20 +96,29 @@ def _agent_cards(tenant: Tenant) -> DataLoader[int, dict[str, Any] | None]:
     return DataLoader(load_fn=load)
 
 
-def _per_queue(tenant: Tenant, compute: Callable[[Tenant, int], Awaitable[Any]]) -> DataLoader[int, Any]:
+def _per_queue(
+    tenant: Tenant, loaders: Loaders, compute: Callable[[Tenant, list[m.Queue]], Awaitable[dict[int, Any]]]
+) -> DataLoader[int, Any]:
+    """Queue id -> ``compute``'s figure of it; the queues asked for in one tick computed together."""
+
     async def load(keys: Sequence[int]) -> list[Any]:
-        return [await compute(tenant, key) for key in keys]
+        queues = [q for q in await loaders.queue.load_many(list(dict.fromkeys(keys))) if q is not None]
+        found = await compute(tenant, queues)
+        return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)
 
 
-async def _queue_order(tenant: Tenant, queue_id: int) -> list[int]:
-    return await waiting_order(tenant, queue_id)
+async def _queue_orders(tenant: Tenant, queues: list[m.Queue]) -> dict[int, list[int]]:
+    return await waiting_orders(tenant, [q.id for q in queues])
 
 
-async def _queue_basis(tenant: Tenant, queue_id: int) -> Any:
-    queue = await tenant.get(m.Queue, queue_id)
-    return None if queue is None else await wait_basis(tenant, queue, datetime.now(UTC))
+async def _queue_bases(tenant: Tenant, queues: list[m.Queue]) -> dict[int, Any]:
+    return await wait_bases(tenant, queues, datetime.now(UTC))
+
+
+async def _queue_figures(tenant: Tenant, queues: list[m.Queue]) -> dict[int, Any]:
+    return await queues_figures(tenant, queues, datetime.now(UTC))
 
 
 def _invites_by_thread(tenant: Tenant) -> DataLoader[tuple[int, tuple[str, ...]], list[m.Invite]]:
@@ -184,6 +198,57 @@ def _message_pages(
     return DataLoader(load_fn=load)
 
 
+EntryPageKey = tuple[int, tuple[QueueEntryStatus, ...], Scope, KeysetRequest]
+
+
+def _grouped_counts(qs: QuerySet[m.QueueEntry], queue_ids: list[int]) -> Callable[[int], Count]:
+    """Queue id -> its totalCount, all of ``queue_ids`` counted by one GROUP BY when the first is asked for."""
+    counted: asyncio.Future[dict[int, int]] | None = None
+
+    async def every() -> dict[int, int]:
+        rows = await (
+            qs.order_by()
+            .filter(queue_id__in=queue_ids)
+            .annotate(n=Fn("id"))
+            .group_by("queue_id")
+            .values_list("queue_id", "n")
+        )
+        return {int(queue_id): int(n) for queue_id, n in rows}
+
+    def count(queue_id: int) -> Count:
+        async def one() -> int:
+            nonlocal counted
+            if counted is None:
+                counted = asyncio.ensure_future(every())
+            return (await counted).get(queue_id, 0)
+
+        return one
+
+    return count
+
+
+def _entry_pages(tenant: Tenant) -> DataLoader[EntryPageKey, KeysetPage[m.QueueEntry]]:
+    """(queue id, statuses, the caller's scope, page arguments) -> that page of the queue's entries.
+
+    The queues of a list asking for the same page are read in one SELECT, their
+    totalCounts in one GROUP BY.
+    """
+
+    async def load(keys: Sequence[EntryPageKey]) -> list[KeysetPage[m.QueueEntry]]:
+        by_args: dict[tuple[tuple[QueueEntryStatus, ...], Scope, KeysetRequest], list[int]] = defaultdict(list)
+        for queue_id, statuses, scope, request in keys:
+            by_args[(statuses, scope, request)].append(queue_id)
+        pages: dict[tuple[Any, ...], dict[int, KeysetPage[m.QueueEntry]]] = {}
+        for (statuses, scope, request), queue_ids in by_args.items():
+            qs = listing.entries(tenant, scope, listing.EntryQuery(statuses=list(statuses) or None))
+            counts = _grouped_counts(qs, queue_ids)
+            found = await keyset_pages(qs, request, "queue_id", queue_ids, counts, key=listing.ENTRY_SORT)
+            pages[(statuses, scope, request)] = found
+        return [pages[(statuses, scope, request)][queue_id] for queue_id, statuses, scope, request in keys]
+
+    return DataLoader(load_fn=load)
+
+
 def _organization(tenant: Tenant) -> DataLoader[str, m.Organization]:
     async def load(keys: Sequence[str]) -> list[m.Organization]:
         org = await tenant.organization()
@@ -216,9 +281,12 @@ class Loaders:
         self.message_counts = _message_counts(tenant)
         self.message_pages = _message_pages(tenant, self.message_counts)
         # Queue id -> ids of its WAITING entries in queue order (positions of a whole page from one query).
-        self.queue_order = _per_queue(tenant, _queue_order)
+        self.queue_order = _per_queue(tenant, self, _queue_orders)
         # Queue id -> WaitBasis of its estimates.
-        self.queue_wait_basis = _per_queue(tenant, _queue_basis)
+        self.queue_wait_basis = _per_queue(tenant, self, _queue_bases)
+        self.entry_pages = _entry_pages(tenant)
+        # Queue id -> QueueFigures (Queue.stats) of every queue of a list from the same three queries.
+        self.queue_figures = _per_queue(tenant, self, _queue_figures)
 
     def by_type(self, type_name: str) -> DataLoader[int, Any]:
         loaders: dict[str, DataLoader[int, Any]] = {

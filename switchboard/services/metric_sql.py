@@ -19,6 +19,7 @@ from tortoise.queryset import QuerySet
 
 from switchboard.rules.enums import InviteStatus, QueueEntryStatus, TransferTrigger
 from switchboard.rules.metrics import Bucket, EntryGroup, InviteGroup
+from switchboard.services.pagination import parameterized_sql
 
 _WIDTH = {Bucket.HOUR: 3600, Bucket.DAY: 86400}
 ASSIGNED = "status = 'ASSIGNED' AND assigned_at IS NOT NULL"
@@ -53,15 +54,6 @@ def _bucket_start(value: datetime | int | None, bucket: Bucket | None) -> dateti
     return datetime.fromtimestamp(int(value) * _WIDTH[bucket], UTC)
 
 
-def _rows_of(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
-    """``qs`` as SQL with placeholders and its parameters (the ORM's own conversion of each value:
-    inlined, SQLite's times would be spelled unlike the stored ones)."""
-    qs._choose_db_if_not_chosen()
-    qs._make_query()
-    sql, params = qs.query.get_parameterized_sql()
-    return sql, list(params)
-
-
 async def _fetch(sql: str, params: list[Any]) -> list[dict[str, Any]]:
     return list(await connections.get("default").execute_query_dict(sql, params))
 
@@ -76,7 +68,7 @@ def _grouped(keys: str, column: str, bucket: Bucket | None) -> tuple[str, str]:
 
 async def entry_groups(qs: QuerySet[Any], bucket: Bucket | None = None, *, detailed: bool = True) -> list[EntryGroup]:
     """The entries of ``qs`` grouped by status and, ``detailed``, queue and trigger; and by ``bucket``."""
-    rows, params = _rows_of(qs)
+    rows, params = parameterized_sql(qs)
     selected, grouped = _grouped('queue_id, "trigger", status' if detailed else "status", "enqueued_at", bucket)
     sql = (
         f"SELECT {selected}, COUNT(*) AS n, SUM(CASE WHEN {ASSIGNED} THEN 1 ELSE 0 END) AS waits,"
@@ -99,7 +91,7 @@ async def entry_groups(qs: QuerySet[Any], bucket: Bucket | None = None, *, detai
 
 async def invite_groups(qs: QuerySet[Any], bucket: Bucket | None = None) -> list[InviteGroup]:
     """The invites of ``qs`` grouped by status (and bucket)."""
-    rows, params = _rows_of(qs)
+    rows, params = parameterized_sql(qs)
     selected, grouped = _grouped("status", "created_at", bucket)
     sql = (
         f"SELECT {selected}, COUNT(*) AS n, SUM(CASE WHEN {ANSWERED} THEN 1 ELSE 0 END) AS responses,"
@@ -121,7 +113,7 @@ async def invite_groups(qs: QuerySet[Any], bucket: Bucket | None = None) -> list
 async def p90_waits(qs: QuerySet[Any]) -> dict[int | None, float]:
     """Nearest-rank 90th percentile of the waits of the assigned entries of ``qs``: per queue, and
     under None over all of them; a queue without assigned entries is left out."""
-    rows, params = _rows_of(qs)
+    rows, params = parameterized_sql(qs)
     if _postgres():
         sql = (
             "SELECT queue_id, EXTRACT(EPOCH FROM percentile_disc(0.9) WITHIN GROUP"
@@ -152,7 +144,7 @@ async def p90_waits(qs: QuerySet[Any]) -> dict[int | None, float]:
 
 async def mean_and_p90(qs: QuerySet[Any], later: str, earlier: str) -> tuple[float | None, float | None]:
     """Mean and nearest-rank 90th percentile of ``later - earlier`` in seconds over the rows of ``qs``."""
-    rows, params = _rows_of(qs)
+    rows, params = parameterized_sql(qs)
     if _postgres():
         sql = (
             f"SELECT EXTRACT(EPOCH FROM AVG({later} - {earlier})) AS mean, EXTRACT(EPOCH FROM percentile_disc(0.9)"
