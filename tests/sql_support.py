@@ -1,36 +1,30 @@
-"""Counting the SQL statements a request issues (the app in this process on embedded SQLite).
+"""Counting the SQL statements a request (or a stream) runs: one in-process app on SQLite per test.
 
-The database client's methods are wrapped for the test; only statements issued
-on behalf of the counted request (a context variable) are kept, not those of the
-background sweepers.
+Every statement the SQLite client runs is recorded into the list of the task that runs it
+(a context variable: tasks started inside ``counting`` or after ``record_into`` inherit it),
+so that concurrent work of other tasks is not counted. The tests assert counts, not time.
 """
 
 from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-import pytest_asyncio
+from starlette.applications import Starlette
 from tortoise.backends.sqlite.client import SqliteClient
 
 from switchboard.app import create_app
 from switchboard.settings import Settings
 
-SECRET = "sql-support-secret-" + "x" * 20
-ORG = "org-sql-support"
-_statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("sql_support", default=None)
-
-
-def token(role: str, sub: str, **extra: Any) -> str:
-    now = int(time.time())
-    claims = {"sub": sub, "org": ORG, "role": role, "iat": now, "exp": now + 600, **extra}
-    return jwt.encode(claims, SECRET, algorithm="HS256")
+_statements: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("sql_statements", default=None)
+_METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execute_many")
 
 
 def _counting(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -43,29 +37,37 @@ def _counting(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[
     return wrapper
 
 
-@pytest_asyncio.fixture
-async def app_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
-    for name in ("execute_query", "execute_query_dict", "execute_insert", "execute_many"):
+@asynccontextmanager
+async def sql_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secret: str
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """An app on a fresh SQLite file with its statements counted, and an HTTP client on it."""
+    for name in _METHODS:
         monkeypatch.setattr(SqliteClient, name, _counting(getattr(SqliteClient, name)))
-    app = create_app(Settings(database_url=f"sqlite://{tmp_path / 'sql.db'}", jwt_secret=SECRET))
+    app = create_app(Settings(database_url=f"sqlite://{tmp_path / 'sql.db'}", jwt_secret=secret))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://switchboard") as client:
-            yield client
+            yield app, client
 
 
-async def counted(
-    client: httpx.AsyncClient, bearer: str, query: str, variables: dict[str, Any] | None = None
-) -> tuple[list[str], dict[str, Any]]:
-    """The statements the request ran, and its whole response body."""
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    """The statements run inside the block by this task (and the tasks it starts there)."""
     seen: list[str] = []
     reset = _statements.set(seen)
     try:
-        response = await client.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {bearer}"},
-        )
+        yield seen
     finally:
         _statements.reset(reset)
-    return seen, dict(response.json())
+
+
+def record_into(seen: list[str]) -> None:
+    """From now on, this task's statements (a subscriber's task of its own) go into ``seen``."""
+    _statements.set(seen)
+
+
+def sign(secret: str, org: str, role: str, sub: str, **claims: Any) -> str:
+    now = int(time.time())
+    body = {"sub": sub, "org": org, "role": role, "iat": now, "exp": now + 600, **claims}
+    return jwt.encode(body, secret, algorithm="HS256")

@@ -12,10 +12,14 @@ SQLite so that the statements can be counted (``tests/sql_support.py``).
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import pytest_asyncio
 
 from switchboard.models import Agent, Collaborator, Invite, Message, Organization, Queue, QueueEntry, Thread, Visitor
 from switchboard.rules import ids
@@ -30,9 +34,10 @@ from switchboard.rules.enums import (
     SenderKind,
     ThreadStatus,
 )
-from tests.sql_support import ORG, app_client, counted, token
+from tests.sql_support import counting, sign, sql_app
 
-__all__ = ["app_client"]
+SECRET = "no-n-plus-one-secret-" + "x" * 20
+ORG = "org-n-plus-one"
 
 _seq = itertools.count(1)
 
@@ -130,6 +135,29 @@ QUERIES: dict[str, tuple[str, str]] = {
 
 # Queries of one object whose answer need not grow with the organization.
 SINGLE = {"thread", "node", "settings"}
+
+
+@pytest_asyncio.fixture
+async def app_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[httpx.AsyncClient]:
+    async with sql_app(tmp_path, monkeypatch, SECRET) as (_, client):
+        yield client
+
+
+def token(role: str, sub: str) -> str:
+    return sign(SECRET, ORG, role, sub)
+
+
+async def counted(
+    client: httpx.AsyncClient, bearer: str, query: str, variables: dict[str, Any]
+) -> tuple[list[str], dict[str, Any]]:
+    """The statements the request ran, and its whole response body."""
+    with counting() as seen:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {bearer}"},
+        )
+    return seen, dict(response.json())
 
 
 class World:
