@@ -80,6 +80,11 @@ QUERIES: dict[str, tuple[str, str]] = {
         "{ threads(first: 100) { edges { node { id viewerPermission unreadCount "
         "collaborators { agent { name } } invites(first: 2) { edges { node { id } } } } } } }",
     ),
+    "threads, each visitor's threads": (
+        "admin",
+        """{ threads(first: 100) { edges { node { id visitor { id threads(first: 5) { totalCount
+          edges { cursor node { id status primaryAgent { name } collaborators { agent { name } } } } } } } } } }""",
+    ),
     "thread": ("admin", f"query($thread: ID!) {{ thread(id: $thread) {{ {THREAD} }} }}"),
     "invites": (
         "admin",

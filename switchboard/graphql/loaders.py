@@ -201,26 +201,21 @@ def _message_pages(
 EntryPageKey = tuple[int, tuple[QueueEntryStatus, ...], Scope, KeysetRequest]
 
 
-def _grouped_counts(qs: QuerySet[m.QueueEntry], queue_ids: list[int]) -> Callable[[int], Count]:
-    """Queue id -> its totalCount, all of ``queue_ids`` counted by one GROUP BY when the first is asked for."""
+def _grouped_counts(qs: QuerySet[Any], column: str, parts: list[int]) -> Callable[[int], Count]:
+    """Part (a ``column`` value) -> its list's totalCount; every part counted by one GROUP BY when the first
+    count is asked for (lists of one page, one list per queue or visitor)."""
     counted: asyncio.Future[dict[int, int]] | None = None
 
     async def every() -> dict[int, int]:
-        rows = await (
-            qs.order_by()
-            .filter(queue_id__in=queue_ids)
-            .annotate(n=Fn("id"))
-            .group_by("queue_id")
-            .values_list("queue_id", "n")
-        )
-        return {int(queue_id): int(n) for queue_id, n in rows}
+        grouped = qs.order_by().filter(**{f"{column}__in": parts}).annotate(n=Fn("id")).group_by(column)
+        return {int(part): int(n) for part, n in await grouped.values_list(column, "n")}
 
-    def count(queue_id: int) -> Count:
+    def count(part: int) -> Count:
         async def one() -> int:
             nonlocal counted
             if counted is None:
                 counted = asyncio.ensure_future(every())
-            return (await counted).get(queue_id, 0)
+            return (await counted).get(part, 0)
 
         return one
 
@@ -241,10 +236,32 @@ def _entry_pages(tenant: Tenant) -> DataLoader[EntryPageKey, KeysetPage[m.QueueE
         pages: dict[tuple[Any, ...], dict[int, KeysetPage[m.QueueEntry]]] = {}
         for (statuses, scope, request), queue_ids in by_args.items():
             qs = listing.entries(tenant, scope, listing.EntryQuery(statuses=list(statuses) or None))
-            counts = _grouped_counts(qs, queue_ids)
+            counts = _grouped_counts(qs, "queue_id", queue_ids)
             found = await keyset_pages(qs, request, "queue_id", queue_ids, counts, key=listing.ENTRY_SORT)
             pages[(statuses, scope, request)] = found
         return [pages[(statuses, scope, request)][queue_id] for queue_id, statuses, scope, request in keys]
+
+    return DataLoader(load_fn=load)
+
+
+VisitorPageKey = tuple[int, Scope, KeysetRequest]
+
+
+def _visitor_threads(tenant: Tenant) -> DataLoader[VisitorPageKey, KeysetPage[m.Thread]]:
+    """(visitor id, the caller's scope, page arguments) -> that page of the visitor's threads, newest first;
+    the visitors of a list asking for the same page read in one SELECT (their counts in one GROUP BY)."""
+    sort = listing.thread_sort(listing.ThreadQuery())
+
+    async def load(keys: Sequence[VisitorPageKey]) -> list[KeysetPage[m.Thread]]:
+        by_args: dict[tuple[Scope, KeysetRequest], list[int]] = defaultdict(list)
+        for visitor_id, scope, request in keys:
+            by_args[(scope, request)].append(visitor_id)
+        pages: dict[tuple[Scope, KeysetRequest], dict[int, KeysetPage[m.Thread]]] = {}
+        for (scope, request), visitor_ids in by_args.items():
+            qs = listing.threads(tenant, scope, listing.ThreadQuery())
+            counts = _grouped_counts(qs, "visitor_id", visitor_ids)
+            pages[(scope, request)] = await keyset_pages(qs, request, "visitor_id", visitor_ids, counts, key=sort)
+        return [pages[(scope, request)][visitor_id] for visitor_id, scope, request in keys]
 
     return DataLoader(load_fn=load)
 
@@ -285,6 +302,7 @@ class Loaders:
         # Queue id -> WaitBasis of its estimates.
         self.queue_wait_basis = _per_queue(tenant, self, _queue_bases)
         self.entry_pages = _entry_pages(tenant)
+        self.visitor_threads = _visitor_threads(tenant)
         # Queue id -> QueueFigures (Queue.stats) of every queue of a list from the same three queries.
         self.queue_figures = _per_queue(tenant, self, _queue_figures)
 
