@@ -54,8 +54,9 @@ def _bucket_start(value: datetime | int | None, bucket: Bucket | None) -> dateti
     return datetime.fromtimestamp(int(value) * _WIDTH[bucket], UTC)
 
 
-async def _fetch(sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    return list(await connections.get("default").execute_query_dict(sql, params))
+async def _fetch(qs: QuerySet[Any], sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """``sql`` on the connection ``qs`` reads through (a transaction's, when there is one)."""
+    return list(await qs._db.execute_query_dict(sql, params))
 
 
 def _grouped(keys: str, column: str, bucket: Bucket | None) -> tuple[str, str]:
@@ -85,7 +86,7 @@ async def entry_groups(qs: QuerySet[Any], bucket: Bucket | None = None, *, detai
             wait_seconds=float(row["wait_seconds"] or 0),
             bucket=_bucket_start(row.get("bucket"), bucket),
         )
-        for row in await _fetch(sql, params)
+        for row in await _fetch(qs, sql, params)
     ]
 
 
@@ -106,7 +107,7 @@ async def invite_groups(qs: QuerySet[Any], bucket: Bucket | None = None) -> list
             response_seconds=float(row["response_seconds"] or 0),
             bucket=_bucket_start(row.get("bucket"), bucket),
         )
-        for row in await _fetch(sql, params)
+        for row in await _fetch(qs, sql, params)
     ]
 
 
@@ -137,7 +138,7 @@ async def p90_waits(qs: QuerySet[Any]) -> dict[int | None, float]:
     # The grand total of no rows is a row too, with no percentile.
     return {
         (int(row["queue_id"]) if row["queue_id"] is not None else None): float(row["p90"])
-        for row in await _fetch(sql, args)
+        for row in await _fetch(qs, sql, args)
         if row["p90"] is not None
     }
 
@@ -157,7 +158,7 @@ async def mean_and_p90(qs: QuerySet[Any], later: str, earlier: str) -> tuple[flo
             " (SELECT s FROM (SELECT s, ROW_NUMBER() OVER (ORDER BY s) AS rank, COUNT(*) OVER () AS n FROM x)"
             " AS ranked WHERE rank = (9 * n + 9) / 10) AS p90"
         )
-    found = (await _fetch(sql, params))[0]
+    found = (await _fetch(qs, sql, params))[0]
     return (
         float(found["mean"]) if found["mean"] is not None else None,
         float(found["p90"]) if found["p90"] is not None else None,
