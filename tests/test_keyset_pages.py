@@ -128,3 +128,28 @@ async def test_invites_page_newest_first_by_cursor(org: Org) -> None:
     assert [e["node"]["id"] for e in rest["edges"]] == newest_first[2:] and not rest["pageInfo"]["hasNextPage"]
     ahead = (await org.data(INVITES, {"last": 5, "before": page["pageInfo"]["startCursor"]}))["invites"]
     assert [e["node"]["id"] for e in ahead["edges"]] == [newer] and not ahead["pageInfo"]["hasPreviousPage"]
+
+
+VISITOR_THREADS = """query($v: ID!, $first: Int, $after: String, $last: Int, $before: String) { node(id: $v) {
+  ... on Visitor { threads(first: $first, after: $after, last: $last, before: $before) {
+    totalCount edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } } }"""
+
+
+async def test_a_visitors_threads_page_by_cursor_both_ways(org: Org) -> None:
+    # Read in one batch with other visitors' pages (a windowed SELECT); the cursors carry times.
+    older = [(await org.start_thread("v-pages"))[0] for _ in range(4)]
+    await org.start_thread("v-other")
+    newest_first = older[::-1]
+    visitor = (await org.data("query($t: ID!) { thread(id: $t) { visitor { id } } }", {"t": older[0]}))["thread"]
+
+    async def page(**args: Any) -> dict[str, Any]:
+        found = await org.data(VISITOR_THREADS, {"v": visitor["visitor"]["id"], **args})
+        return dict(found["node"]["threads"])
+
+    first = await page(first=2)
+    assert _ids(first) == newest_first[:2] and first["totalCount"] == 4
+    assert first["pageInfo"]["hasNextPage"] and not first["pageInfo"]["hasPreviousPage"]
+    rest = await page(first=10, after=first["pageInfo"]["endCursor"])
+    assert _ids(rest) == newest_first[2:] and not rest["pageInfo"]["hasNextPage"]
+    back = await page(last=1, before=rest["pageInfo"]["startCursor"])
+    assert _ids(back) == newest_first[1:2] and back["pageInfo"]["hasPreviousPage"]

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.functions import Count as Fn
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from switchboard import models as m
-from switchboard.rules.enums import MessageVisibility
+from switchboard.rules.enums import MessageVisibility, QueueEntryStatus
 from switchboard.rules.pagination import KeysetRequest
+from switchboard.rules.policy import Scope
 from switchboard.runtime.event_rows import Rows
-from switchboard.services.estimates import wait_basis
+from switchboard.services import listing
+from switchboard.services.estimates import queues_figures, wait_bases
 from switchboard.services.messages import message_counts, thread_pages, unread_counts
-from switchboard.services.pagination import KeysetPage
-from switchboard.services.queueing import waiting_order
+from switchboard.services.pagination import Count, KeysetPage, keyset_pages
+from switchboard.services.queueing import waiting_orders
 from switchboard.services.tenancy import Tenant
 
 M = TypeVar("M", bound=Model)
@@ -92,20 +97,29 @@ def _agent_cards(tenant: Tenant) -> DataLoader[int, dict[str, Any] | None]:
     return DataLoader(load_fn=load)
 
 
-def _per_queue(tenant: Tenant, compute: Callable[[Tenant, int], Awaitable[Any]]) -> DataLoader[int, Any]:
+def _per_queue(
+    tenant: Tenant, loaders: Loaders, compute: Callable[[Tenant, list[m.Queue]], Awaitable[dict[int, Any]]]
+) -> DataLoader[int, Any]:
+    """Queue id -> ``compute``'s figure of it; the queues asked for in one tick computed together."""
+
     async def load(keys: Sequence[int]) -> list[Any]:
-        return [await compute(tenant, key) for key in keys]
+        queues = [q for q in await loaders.queue.load_many(list(dict.fromkeys(keys))) if q is not None]
+        found = await compute(tenant, queues)
+        return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)
 
 
-async def _queue_order(tenant: Tenant, queue_id: int) -> list[int]:
-    return await waiting_order(tenant, queue_id)
+async def _queue_orders(tenant: Tenant, queues: list[m.Queue]) -> dict[int, list[int]]:
+    return await waiting_orders(tenant, [q.id for q in queues])
 
 
-async def _queue_basis(tenant: Tenant, queue_id: int) -> Any:
-    queue = await tenant.get(m.Queue, queue_id)
-    return None if queue is None else await wait_basis(tenant, queue, datetime.now(UTC))
+async def _queue_bases(tenant: Tenant, queues: list[m.Queue]) -> dict[int, Any]:
+    return await wait_bases(tenant, queues, datetime.now(UTC))
+
+
+async def _queue_figures(tenant: Tenant, queues: list[m.Queue]) -> dict[int, Any]:
+    return await queues_figures(tenant, queues, datetime.now(UTC))
 
 
 def _invites_by_thread(tenant: Tenant) -> DataLoader[tuple[int, tuple[str, ...]], list[m.Invite]]:
@@ -185,6 +199,74 @@ def _message_pages(
     return DataLoader(load_fn=load)
 
 
+EntryPageKey = tuple[int, tuple[QueueEntryStatus, ...], Scope, KeysetRequest]
+
+
+def _grouped_counts(qs: QuerySet[Any], column: str, parts: list[int]) -> Callable[[int], Count]:
+    """Part (a ``column`` value) -> its list's totalCount; every part counted by one GROUP BY when the first
+    count is asked for (lists of one page, one list per queue or visitor)."""
+    counted: asyncio.Future[dict[int, int]] | None = None
+
+    async def every() -> dict[int, int]:
+        grouped = qs.order_by().filter(**{f"{column}__in": parts}).annotate(n=Fn("id")).group_by(column)
+        return {int(part): int(n) for part, n in await grouped.values_list(column, "n")}
+
+    def count(part: int) -> Count:
+        async def one() -> int:
+            nonlocal counted
+            if counted is None:
+                counted = asyncio.ensure_future(every())
+            return (await counted).get(part, 0)
+
+        return one
+
+    return count
+
+
+def _entry_pages(tenant: Tenant) -> DataLoader[EntryPageKey, KeysetPage[m.QueueEntry]]:
+    """(queue id, statuses, the caller's scope, page arguments) -> that page of the queue's entries.
+
+    The queues of a list asking for the same page are read in one SELECT, their
+    totalCounts in one GROUP BY.
+    """
+
+    async def load(keys: Sequence[EntryPageKey]) -> list[KeysetPage[m.QueueEntry]]:
+        by_args: dict[tuple[tuple[QueueEntryStatus, ...], Scope, KeysetRequest], list[int]] = defaultdict(list)
+        for queue_id, statuses, scope, request in keys:
+            by_args[(statuses, scope, request)].append(queue_id)
+        pages: dict[tuple[Any, ...], dict[int, KeysetPage[m.QueueEntry]]] = {}
+        for (statuses, scope, request), queue_ids in by_args.items():
+            qs = listing.entries(tenant, scope, listing.EntryQuery(statuses=list(statuses) or None))
+            counts = _grouped_counts(qs, "queue_id", queue_ids)
+            found = await keyset_pages(qs, request, "queue_id", queue_ids, counts, key=listing.ENTRY_SORT)
+            pages[(statuses, scope, request)] = found
+        return [pages[(statuses, scope, request)][queue_id] for queue_id, statuses, scope, request in keys]
+
+    return DataLoader(load_fn=load)
+
+
+VisitorPageKey = tuple[int, Scope, KeysetRequest]
+
+
+def _visitor_threads(tenant: Tenant) -> DataLoader[VisitorPageKey, KeysetPage[m.Thread]]:
+    """(visitor id, the caller's scope, page arguments) -> that page of the visitor's threads, newest first;
+    the visitors of a list asking for the same page read in one SELECT (their counts in one GROUP BY)."""
+    sort = listing.thread_sort(listing.ThreadQuery())
+
+    async def load(keys: Sequence[VisitorPageKey]) -> list[KeysetPage[m.Thread]]:
+        by_args: dict[tuple[Scope, KeysetRequest], list[int]] = defaultdict(list)
+        for visitor_id, scope, request in keys:
+            by_args[(scope, request)].append(visitor_id)
+        pages: dict[tuple[Scope, KeysetRequest], dict[int, KeysetPage[m.Thread]]] = {}
+        for (scope, request), visitor_ids in by_args.items():
+            qs = listing.threads(tenant, scope, listing.ThreadQuery())
+            counts = _grouped_counts(qs, "visitor_id", visitor_ids)
+            pages[(scope, request)] = await keyset_pages(qs, request, "visitor_id", visitor_ids, counts, key=sort)
+        return [pages[(scope, request)][visitor_id] for visitor_id, scope, request in keys]
+
+    return DataLoader(load_fn=load)
+
+
 def _organization(tenant: Tenant) -> DataLoader[str, m.Organization]:
     async def load(keys: Sequence[str]) -> list[m.Organization]:
         org = await tenant.organization()
@@ -217,9 +299,13 @@ class Loaders:
         self.message_counts = _message_counts(tenant)
         self.message_pages = _message_pages(tenant, self.message_counts)
         # Queue id -> ids of its WAITING entries in queue order (positions of a whole page from one query).
-        self.queue_order = _per_queue(tenant, _queue_order)
+        self.queue_order = _per_queue(tenant, self, _queue_orders)
         # Queue id -> WaitBasis of its estimates.
-        self.queue_wait_basis = _per_queue(tenant, _queue_basis)
+        self.queue_wait_basis = _per_queue(tenant, self, _queue_bases)
+        self.entry_pages = _entry_pages(tenant)
+        self.visitor_threads = _visitor_threads(tenant)
+        # Queue id -> QueueFigures (Queue.stats) of every queue of a list from the same three queries.
+        self.queue_figures = _per_queue(tenant, self, _queue_figures)
 
     def primed(self, rows: Rows) -> Loaders:
         """These loaders, seeded with an event's rows (``runtime.event_rows``): priming costs no query."""

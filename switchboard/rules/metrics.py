@@ -65,9 +65,10 @@ the bucket and in ``[from, to)``; ``assigned``/``averageWaitSeconds`` and
 Limits: ``from`` must be before ``to``, the period at most ``MAX_SPAN`` long and
 an hourly series at most ``MAX_BUCKETS`` buckets.
 
-The period's rows are read once per query with only the columns needed (plus a
-count of threads) and aggregated here, which keeps the code identical on SQLite
-and PostgreSQL and gives exact percentiles.
+The database sums the period's rows up by group (``EntryGroup``, ``InviteGroup``:
+counts and summed seconds, per queue, trigger, status and bucket) and picks the
+percentiles; the figures are put together here from those few groups. The row
+forms (``EntryRow``, ``InviteRow``) state the same definitions one row at a time.
 """
 
 from __future__ import annotations
@@ -200,24 +201,6 @@ class EntryFigures:
     p90_wait_seconds: float | None = None
 
 
-def entry_figures(rows: Iterable[EntryRow]) -> EntryFigures:
-    statuses: Counter[QueueEntryStatus] = Counter()
-    waits: list[float] = []
-    for row in rows:
-        statuses[row.status] += 1
-        wait = row.wait_seconds
-        if wait is not None:
-            waits.append(wait)
-    return EntryFigures(
-        transfers_requested=sum(statuses.values()),
-        assigned=statuses[QueueEntryStatus.ASSIGNED],
-        cancelled=statuses[QueueEntryStatus.CANCELLED],
-        overflowed=statuses[QueueEntryStatus.OVERFLOWED],
-        average_wait_seconds=mean(waits),
-        p90_wait_seconds=percentile(waits, P90),
-    )
-
-
 @dataclass(frozen=True)
 class InviteFigures:
     sent: int = 0
@@ -231,38 +214,6 @@ class InviteFigures:
         return ratio(self.accepted, self.answered)
 
 
-def invite_figures(rows: Iterable[InviteRow]) -> InviteFigures:
-    statuses: Counter[InviteStatus] = Counter()
-    responses: list[float] = []
-    for row in rows:
-        statuses[row.status] += 1
-        seconds = row.response_seconds
-        if seconds is not None:
-            responses.append(seconds)
-    return InviteFigures(
-        sent=sum(statuses.values()),
-        accepted=statuses[InviteStatus.ACCEPTED],
-        answered=statuses[InviteStatus.ACCEPTED] + statuses[InviteStatus.REJECTED],
-        expired=statuses[InviteStatus.EXPIRED],
-        average_response_seconds=mean(responses),
-    )
-
-
-def trigger_counts(rows: Iterable[EntryRow]) -> list[tuple[TransferTrigger, int]]:
-    """Triggers that occurred, most frequent first; ties in the enum's order."""
-    counts = Counter(row.trigger for row in rows)
-    order = {t: i for i, t in enumerate(TransferTrigger)}
-    return sorted(counts.items(), key=lambda item: (-item[1], order[item[0]]))
-
-
-def per_queue(rows: Iterable[EntryRow], queue_ids: Iterable[int]) -> dict[int, EntryFigures]:
-    grouped: dict[int, list[EntryRow]] = {pk: [] for pk in queue_ids}
-    for row in rows:
-        if row.queue_id in grouped:
-            grouped[row.queue_id].append(row)
-    return {pk: entry_figures(group) for pk, group in grouped.items()}
-
-
 @dataclass(frozen=True)
 class Point:
     bucket_start: datetime
@@ -273,32 +224,156 @@ class Point:
     invites_accepted: int
 
 
+# ---------------------------------------------------------------- groups: what the database sums up
+
+
+@dataclass(frozen=True)
+class EntryGroup:
+    """Entries alike in queue, trigger, status (and bucket, for a series): how many, and their waits."""
+
+    queue_id: int | None  # None in a series (all queues)
+    trigger: TransferTrigger | None  # None in a series (all triggers)
+    status: QueueEntryStatus
+    count: int
+    waits: int = 0  # of them, assigned ones with a wait
+    wait_seconds: float = 0.0  # those waits summed
+    bucket: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InviteGroup:
+    """Invites alike in status (and bucket): how many, and their answers' response times."""
+
+    status: InviteStatus
+    count: int
+    responses: int = 0
+    response_seconds: float = 0.0
+    bucket: datetime | None = None
+
+
+def entry_totals(groups: Iterable[EntryGroup], p90_wait: float | None) -> EntryFigures:
+    statuses: Counter[QueueEntryStatus] = Counter()
+    waits, wait_seconds = 0, 0.0
+    for group in groups:
+        statuses[group.status] += group.count
+        waits += group.waits
+        wait_seconds += group.wait_seconds
+    return EntryFigures(
+        transfers_requested=sum(statuses.values()),
+        assigned=statuses[QueueEntryStatus.ASSIGNED],
+        cancelled=statuses[QueueEntryStatus.CANCELLED],
+        overflowed=statuses[QueueEntryStatus.OVERFLOWED],
+        average_wait_seconds=wait_seconds / waits if waits else None,
+        p90_wait_seconds=p90_wait,
+    )
+
+
+def invite_totals(groups: Iterable[InviteGroup]) -> InviteFigures:
+    statuses: Counter[InviteStatus] = Counter()
+    responses, response_seconds = 0, 0.0
+    for group in groups:
+        statuses[group.status] += group.count
+        responses += group.responses
+        response_seconds += group.response_seconds
+    return InviteFigures(
+        sent=sum(statuses.values()),
+        accepted=statuses[InviteStatus.ACCEPTED],
+        answered=statuses[InviteStatus.ACCEPTED] + statuses[InviteStatus.REJECTED],
+        expired=statuses[InviteStatus.EXPIRED],
+        average_response_seconds=response_seconds / responses if responses else None,
+    )
+
+
+def trigger_totals(groups: Iterable[EntryGroup]) -> list[tuple[TransferTrigger, int]]:
+    """Triggers that occurred, most frequent first; ties in the enum's order."""
+    counts: Counter[TransferTrigger] = Counter()
+    for group in groups:
+        if group.trigger is not None:
+            counts[group.trigger] += group.count
+    order = {t: i for i, t in enumerate(TransferTrigger)}
+    return sorted(((t, n) for t, n in counts.items() if n), key=lambda item: (-item[1], order[item[0]]))
+
+
+def queue_totals(
+    groups: Iterable[EntryGroup], queue_ids: Iterable[int], p90_waits: dict[int, float]
+) -> dict[int, EntryFigures]:
+    grouped: dict[int, list[EntryGroup]] = {pk: [] for pk in queue_ids}
+    for group in groups:
+        if group.queue_id in grouped:
+            grouped[group.queue_id].append(group)
+    return {pk: entry_totals(found, p90_waits.get(pk)) for pk, found in grouped.items()}
+
+
+def series_of(
+    entries: Iterable[EntryGroup], invites: Iterable[InviteGroup], start: datetime, end: datetime, bucket: Bucket
+) -> list[Point]:
+    """The groups of each bucket (their ``bucket`` the start of one) as the series' points."""
+    starts = bucket_starts(start, end, bucket)
+    entry_groups: dict[datetime, list[EntryGroup]] = {s: [] for s in starts}
+    invite_groups: dict[datetime, list[InviteGroup]] = {s: [] for s in starts}
+    for entry in entries:
+        assert entry.bucket is not None
+        entry_groups[utc(entry.bucket)].append(entry)
+    for invite in invites:
+        assert invite.bucket is not None
+        invite_groups[utc(invite.bucket)].append(invite)
+    points = []
+    for s in starts:
+        figures = entry_totals(entry_groups[s], None)
+        invited = invite_totals(invite_groups[s])
+        points.append(
+            Point(
+                s,
+                figures.transfers_requested,
+                figures.assigned,
+                figures.average_wait_seconds,
+                invited.sent,
+                invited.accepted,
+            )
+        )
+    return points
+
+
+# ---------------------------------------------------------------- the same from rows (one row per group)
+
+
+def entry_group(row: EntryRow, bucket: Bucket | None = None) -> EntryGroup:
+    wait = row.wait_seconds
+    at = floor_to_bucket(row.enqueued_at, bucket) if bucket else None
+    return EntryGroup(row.queue_id, row.trigger, row.status, 1, int(wait is not None), wait or 0.0, at)
+
+
+def invite_group(row: InviteRow, bucket: Bucket | None = None) -> InviteGroup:
+    seconds = row.response_seconds
+    at = floor_to_bucket(row.created_at, bucket) if bucket else None
+    return InviteGroup(row.status, 1, int(seconds is not None), seconds or 0.0, at)
+
+
+def _p90_wait(rows: Iterable[EntryRow]) -> float | None:
+    return percentile((w for w in (row.wait_seconds for row in rows) if w is not None), P90)
+
+
+def entry_figures(rows: Sequence[EntryRow]) -> EntryFigures:
+    return entry_totals(map(entry_group, rows), _p90_wait(rows))
+
+
+def invite_figures(rows: Iterable[InviteRow]) -> InviteFigures:
+    return invite_totals(map(invite_group, rows))
+
+
+def trigger_counts(rows: Iterable[EntryRow]) -> list[tuple[TransferTrigger, int]]:
+    return trigger_totals(map(entry_group, rows))
+
+
 def series(
     entries: Iterable[EntryRow], invites: Iterable[InviteRow], start: datetime, end: datetime, bucket: Bucket
 ) -> list[Point]:
     """The period's rows per bucket (rows outside [start, end) are ignored)."""
-    starts = bucket_starts(start, end, bucket)
     start, end = utc(start), utc(end)
-    entry_groups: dict[datetime, list[EntryRow]] = {s: [] for s in starts}
-    invite_groups: dict[datetime, list[InviteRow]] = {s: [] for s in starts}
-    for entry in entries:
-        if start <= utc(entry.enqueued_at) < end:
-            entry_groups[floor_to_bucket(entry.enqueued_at, bucket)].append(entry)
-    for invite in invites:
-        if start <= utc(invite.created_at) < end:
-            invite_groups[floor_to_bucket(invite.created_at, bucket)].append(invite)
-    points = []
-    for s in starts:
-        figures = entry_figures(entry_groups[s])
-        invited = invite_figures(invite_groups[s])
-        points.append(
-            Point(
-                bucket_start=s,
-                transfers_requested=figures.transfers_requested,
-                assigned=figures.assigned,
-                average_wait_seconds=figures.average_wait_seconds,
-                invites_sent=invited.sent,
-                invites_accepted=invited.accepted,
-            )
-        )
-    return points
+    return series_of(
+        [entry_group(e, bucket) for e in entries if start <= utc(e.enqueued_at) < end],
+        [invite_group(i, bucket) for i in invites if start <= utc(i.created_at) < end],
+        start,
+        end,
+        bucket,
+    )

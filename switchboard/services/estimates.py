@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from switchboard.models import Agent, Queue, QueueEntry
-from switchboard.rules.enums import AgentStatus, QueueEntryStatus
+from switchboard.rules.enums import AgentStatus, Priority, QueueEntryStatus
 from switchboard.rules.estimates import HISTORY_WINDOW, Assignment, OnlineAgent, QueueFigures, WaitBasis, basis_from
 from switchboard.rules.estimates import figures as figures_from
 from switchboard.services.tenancy import Tenant
@@ -13,16 +14,21 @@ from switchboard.services.tenancy import Tenant
 HISTORY_ROWS = 2000
 
 
-async def _recent_assignments(tenant: Tenant, queue: Queue, now: datetime) -> list[Assignment]:
-    """(assigned_at, agent id, enqueued_at) of the queue's entries assigned within the window."""
+async def _recent_assignments(tenant: Tenant, queue_ids: list[int], now: datetime) -> dict[int, list[Assignment]]:
+    """Per queue, (assigned_at, agent id, enqueued_at) of its entries assigned within the window, newest
+    first: one query for all the queues, capped at ``HISTORY_ROWS`` each (together in SQL, then each)."""
     rows = await (
         tenant.q(QueueEntry)
-        .filter(queue_id=queue.id, status=QueueEntryStatus.ASSIGNED, assigned_at__gte=now - HISTORY_WINDOW)
+        .filter(queue_id__in=queue_ids, status=QueueEntryStatus.ASSIGNED, assigned_at__gte=now - HISTORY_WINDOW)
         .order_by("-assigned_at")
-        .limit(HISTORY_ROWS)
-        .values_list("assigned_at", "assigned_agent_id", "enqueued_at")
+        .limit(HISTORY_ROWS * len(queue_ids))
+        .values_list("queue_id", "assigned_at", "assigned_agent_id", "enqueued_at")
     )
-    return list(rows)  # type: ignore[arg-type]
+    found: dict[int, list[Assignment]] = {pk: [] for pk in queue_ids}
+    for queue_id, *assignment in rows:
+        if len(found[queue_id]) < HISTORY_ROWS:
+            found[queue_id].append(tuple(assignment))  # type: ignore[arg-type]
+    return found
 
 
 async def _online_agents(tenant: Tenant) -> list[OnlineAgent]:
@@ -34,19 +40,31 @@ async def _online_agents(tenant: Tenant) -> list[OnlineAgent]:
     return list(rows)  # type: ignore[arg-type]
 
 
-async def wait_basis(tenant: Tenant, queue: Queue, now: datetime) -> WaitBasis:
-    """Two queries: the queue's recent assignments and the ONLINE agents."""
-    assigned = await _recent_assignments(tenant, queue, now)
+async def wait_bases(tenant: Tenant, queues: Sequence[Queue], now: datetime) -> dict[int, WaitBasis]:
+    """Two queries for any number of queues: their recent assignments and the ONLINE agents."""
+    assigned = await _recent_assignments(tenant, [q.id for q in queues], now)
     agents = await _online_agents(tenant)
-    return basis_from(now, [(at, agent) for at, agent, _ in assigned], agents, queue.skills)
+    return {q.id: basis_from(now, [(at, agent) for at, agent, _ in assigned[q.id]], agents, q.skills) for q in queues}
+
+
+async def wait_basis(tenant: Tenant, queue: Queue, now: datetime) -> WaitBasis:
+    return (await wait_bases(tenant, [queue], now))[queue.id]
+
+
+async def queues_figures(tenant: Tenant, queues: Sequence[Queue], now: datetime) -> dict[int, QueueFigures]:
+    """Three queries for any number of queues: WAITING entries, the last hour's assignments, ONLINE agents."""
+    ids = [q.id for q in queues]
+    waiting: dict[int, list[tuple[Priority, datetime]]] = {pk: [] for pk in ids}
+    for queue_id, priority, enqueued_at in await (
+        tenant.q(QueueEntry)
+        .filter(queue_id__in=ids, status=QueueEntryStatus.WAITING)
+        .values_list("queue_id", "priority", "enqueued_at")
+    ):
+        waiting[queue_id].append((priority, enqueued_at))
+    assigned = await _recent_assignments(tenant, ids, now)
+    agents = await _online_agents(tenant)
+    return {q.id: figures_from(now, waiting[q.id], assigned[q.id], agents, q.skills) for q in queues}
 
 
 async def queue_figures(tenant: Tenant, queue: Queue, now: datetime) -> QueueFigures:
-    """Three queries: WAITING entries, the last hour's assignments, ONLINE agents."""
-    waiting = (
-        await tenant.q(QueueEntry)
-        .filter(queue_id=queue.id, status=QueueEntryStatus.WAITING)
-        .values_list("priority", "enqueued_at")
-    )
-    assigned = await _recent_assignments(tenant, queue, now)
-    return figures_from(now, waiting, assigned, await _online_agents(tenant), queue.skills)  # type: ignore[arg-type]
+    return (await queues_figures(tenant, [queue], now))[queue.id]

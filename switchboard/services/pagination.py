@@ -135,13 +135,23 @@ def keyset_list(items: list[T], request: KeysetRequest, sort: SortKey) -> Keyset
     return _assemble(window[: request.size + 1], request, sort.values, count)
 
 
+def parameterized_sql(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
+    """``qs`` as SQL with placeholders, and its parameters as the ORM converts them, to run inside a larger
+    statement. Not ``sql(params_inline=True)``: that leaves a subquery's placeholders unfilled, and spells
+    times unlike SQLite stores them."""
+    qs._choose_db_if_not_chosen()
+    qs._make_query()
+    sql, params = qs.query.get_parameterized_sql()
+    return sql, list(params)
+
+
 async def keyset_pages(
     qs: QuerySet[M],
     request: KeysetRequest,
     partition: str,
     parts: Iterable[int],
     count: Callable[[int], Count],
-    key: str = "id",
+    key: str | SortKey = "id",
 ) -> dict[int, KeysetPage[M]]:
     """The same page of many lists at once (``qs`` split by the column ``partition``), in one SELECT.
 
@@ -152,20 +162,17 @@ async def keyset_pages(
     wanted = sorted(set(parts))
     fetched: dict[int, list[M]] = {part: [] for part in wanted}
     size = request.size
+    sort = _sort(key)
     if wanted and size > 0:
-        direction = "DESC" if request.backward else "ASC"
-        ranked = _window(qs.filter(**{f"{partition}__in": wanted}), request, _sort(key)).annotate(
-            window_rank=RawSQL(f'ROW_NUMBER() OVER (PARTITION BY "{partition}" ORDER BY "{key}" {direction})')
+        direction = "DESC" if sort.descending != request.backward else "ASC"
+        order = ", ".join(f'"{column}" {direction}' for column in sort.columns)
+        ranked = _window(qs.filter(**{f"{partition}__in": wanted}), request, sort).annotate(
+            window_rank=RawSQL(f'ROW_NUMBER() OVER (PARTITION BY "{partition}" ORDER BY {order})')
         )
-        # Inlined by the ORM's own quoting (its values are ids and enum names).
-        inner = ranked.sql(params_inline=True)
-        sql = f'SELECT * FROM ({inner}) AS ranked WHERE ranked.window_rank <= {size + 1} ORDER BY ranked."{key}"'
-        found: list[M] = list(await qs.model.raw(sql))  # type: ignore[arg-type]
-        for row in found:
+        inner, params = parameterized_sql(ranked)
+        sql = f"SELECT * FROM ({inner}) AS ranked WHERE ranked.window_rank <= {size + 1} ORDER BY ranked.window_rank"
+        db = ranked._db
+        found: list[M] = await db.executor_class(model=qs.model, db=db).execute_select(sql, params)
+        for row in found:  # each list's rows in window (reading) order
             fetched[getattr(row, partition)].append(row)
-    out: dict[int, KeysetPage[M]] = {}
-    for part, rows in fetched.items():
-        if request.backward:
-            rows.reverse()
-        out[part] = _assemble(rows, request, _key_of(key), count(part))
-    return out
+    return {part: _assemble(rows, request, _key_of(key), count(part)) for part, rows in fetched.items()}

@@ -30,6 +30,7 @@ waiting for a concurrent writer: an entry leaves WAITING at most once
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,15 +63,22 @@ class TransferRequest:
     context: dict[str, Any] | None = None
 
 
-async def waiting_order(tenant: Tenant, queue_id: int) -> list[int]:
-    """Ids of the queue's WAITING entries in queue order (one indexed query)."""
+async def waiting_orders(tenant: Tenant, queue_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Per queue, the ids of its WAITING entries in queue order (one indexed query for all the queues)."""
     rows = (
         await tenant.q(QueueEntry)
-        .filter(queue_id=queue_id, status=WAITING)
+        .filter(queue_id__in=list(queue_ids), status=WAITING)
         .order_by(*order.ORDER_COLUMNS)
-        .values_list("id", flat=True)
+        .values_list("queue_id", "id")
     )
-    return [int(r) for r in rows]  # type: ignore[call-overload]
+    found: dict[int, list[int]] = {pk: [] for pk in queue_ids}
+    for queue_id, pk in rows:
+        found[int(queue_id)].append(int(pk))
+    return found
+
+
+async def waiting_order(tenant: Tenant, queue_id: int) -> list[int]:
+    return (await waiting_orders(tenant, [queue_id]))[queue_id]
 
 
 async def choose_queue(tenant: Tenant, queue_id: int | None, required: list[str]) -> Queue:

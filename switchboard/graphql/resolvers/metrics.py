@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from strawberry.types.nodes import SelectedField
+
 from switchboard.graphql.errors import BadInput, NotFound
 from switchboard.graphql.resolvers.common import arg_pk
 from switchboard.graphql.types.analytics import Metrics, QueueMetrics, TriggerCount
@@ -20,6 +22,23 @@ from switchboard.models import Queue as QueueRow
 from switchboard.rules import metrics as rules
 from switchboard.rules import policy
 from switchboard.services import metrics as service
+
+
+def _series_bucket(info: InfoT, start: datetime, end: datetime) -> rules.Bucket | None:
+    """The bucket of the series the document asks for (directly under ``metrics``), if it is allowed
+    over the period: the report then reads the period once for the figures and the series alike.
+    A refused one is left to the ``series`` field, which reports it."""
+    for metrics_field in info.selected_fields:
+        for selection in metrics_field.selections:
+            if isinstance(selection, SelectedField) and selection.name == "series":
+                bucket = selection.arguments.get("bucket")
+                try:
+                    chosen = rules.Bucket(getattr(bucket, "value", bucket))
+                    rules.bucket_starts(start, end, chosen)
+                except (ValueError, rules.PeriodError):
+                    return None
+                return chosen
+    return None
 
 
 async def metrics(info: InfoT, start: datetime, end: datetime, queue_id: str | None) -> Metrics:
@@ -34,7 +53,7 @@ async def metrics(info: InfoT, start: datetime, end: datetime, queue_id: str | N
         queue = await ctx.tenant.get(QueueRow, arg_pk(queue_id, "Queue"))
         if queue is None:
             raise NotFound("queue")
-    report = await service.report(ctx.tenant, start, end, queue)
+    report = await service.report(ctx.tenant, start, end, queue, _series_bucket(info, start, end))
     entries, invites = report.entries, report.invites
     return Metrics(
         from_=report.start,
@@ -65,5 +84,6 @@ async def metrics(info: InfoT, start: datetime, end: datetime, queue_id: str | N
             for row, f in report.queues
         ],
         org=ctx.tenant.org,
+        report=report,
         queue_pk=queue.pk if queue is not None else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -81,7 +82,13 @@ async def nodes(info: InfoT, global_ids: Sequence[str]) -> list[Node | None]:
     caller = await info.context.allow(policy.Op.READ_THREADS)
     if len(global_ids) > MAX_NODES:
         raise BadInput(f"at most {MAX_NODES} ids per call, got {len(global_ids)}")
-    return [await _resolve(info, caller, gid) for gid in global_ids]
+    # Resolved together so that the loaders read each type's rows (and their threads) in one batch;
+    # the first failure in the order of the ids is the one reported, as if they were read one by one.
+    found = await asyncio.gather(*(_resolve(info, caller, gid) for gid in global_ids), return_exceptions=True)
+    for result in found:
+        if isinstance(result, BaseException):
+            raise result
+    return found  # type: ignore[return-value]
 
 
 async def viewer(info: InfoT) -> Viewer:

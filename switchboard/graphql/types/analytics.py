@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from enum import Enum
 
@@ -71,8 +72,10 @@ class Metrics:
     by_queue: list[QueueMetrics] = strawberry.field(description="Figures per queue.")
     org: strawberry.Private[str]
     queue_pk: strawberry.Private[int | None]
-    # Figures of the conversation are read only when selected (each is its own query).
-    first_responses: strawberry.Private[list[float] | None] = None
+    # The figures read; they hold the series of the bucket the document asked for.
+    report: strawberry.Private[metrics.Report | None] = None
+    # Figures of the conversation are read only when selected; both first-response figures from one read.
+    first_responses: strawberry.Private[asyncio.Task[tuple[float | None, float | None]] | None] = None
 
     @strawberry.field(description="PUBLIC messages of agents in the period.")
     async def agent_messages(self, info: InfoT) -> int:
@@ -82,28 +85,34 @@ class Metrics:
     async def visitor_messages(self, info: InfoT) -> int:
         return await messages.visitor_message_count(info.context.tenant, self.from_, self.to)
 
-    async def _first_responses(self, info: InfoT) -> list[float]:
+    def _first_responses(self, info: InfoT) -> asyncio.Task[tuple[float | None, float | None]]:
+        # A task, not its result: the two fields resolve side by side and must share one read.
         if self.first_responses is None:
-            self.first_responses = await messages.first_responses(info.context.tenant, self.from_, self.to)
+            read = messages.first_responses(info.context.tenant, self.from_, self.to)
+            self.first_responses = asyncio.ensure_future(read)
         return self.first_responses
 
     @strawberry.field(
         description="From assignment to the agent's first PUBLIC message, over threads assigned in the period."
     )
     async def average_first_response_seconds(self, info: InfoT) -> float | None:
-        return rules.mean(await self._first_responses(info))
+        return (await self._first_responses(info))[0]
 
     @strawberry.field(description="90th percentile of the same.")
     async def p90_first_response_seconds(self, info: InfoT) -> float | None:
-        return rules.percentile(await self._first_responses(info), rules.P90)
+        return (await self._first_responses(info))[1]
 
     @strawberry.field(description="The period cut into buckets.")
     async def series(self, info: InfoT, bucket: MetricsBucket) -> list[MetricsPoint]:
         ctx = info.context
         await ctx.allow(policy.Op.READ_METRICS)
+        chosen = rules.Bucket(bucket.value)
+        read = self.report.series(chosen) if self.report is not None else None
         try:
-            points = await metrics.series_points(
-                ctx.tenant, self.from_, self.to, rules.Bucket(bucket.value), self.queue_pk
+            points = (
+                read
+                if read is not None
+                else await metrics.series_points(ctx.tenant, self.from_, self.to, chosen, self.queue_pk)
             )
         except rules.PeriodError as exc:
             raise BadInput(str(exc)) from exc

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -22,8 +22,6 @@ from switchboard.graphql.types.base import InfoT, Node, gid
 from switchboard.rules import policy
 from switchboard.rules.estimates import QueueFigures, estimate
 from switchboard.services import listing
-from switchboard.services.estimates import queue_figures
-from switchboard.services.pagination import keyset_paginate
 
 if TYPE_CHECKING:
     from switchboard.graphql.types.connections import QueueEntryConnection
@@ -81,7 +79,8 @@ class Queue(Node):
     async def stats(self, info: InfoT) -> QueueStats:
         ctx = info.context
         await ctx.allow(policy.Op.READ_QUEUE_STATS)
-        return QueueStats.of(await queue_figures(ctx.tenant, self.row, datetime.now(UTC)))
+        ctx.loaders.queue.prime(self.row.id, self.row)
+        return QueueStats.of(await ctx.loaders.queue_figures.load(self.row.id))
 
     @strawberry.field(description="Entries of this queue (WAITING by default), in queue order.")
     async def entries(
@@ -95,11 +94,9 @@ class Queue(Node):
     ) -> QueueEntryConnectionRef:
         ctx = info.context
         caller = await ctx.allow(policy.Op.READ_THREADS)
-        query = listing.EntryQuery(queue_id=self.row.id, statuses=status)
         request = base.keyset_args(first, after, last, before, listing.ENTRY_SORT.decode)
-        qs = listing.entries(ctx.tenant, policy.entry_scope(caller), query)
-        page = await keyset_paginate(qs, request, listing.ENTRY_SORT)
-        return connections.entry_connection(page)
+        key = (self.row.id, tuple(status or ()), policy.entry_scope(caller), request)
+        return connections.entry_connection(await ctx.loaders.entry_pages.load(key))
 
     @classmethod
     def from_model(cls, row: m.Queue) -> Queue:

@@ -19,7 +19,7 @@ from switchboard.graphql.types import connections
 from switchboard.graphql.types.base import InfoT
 from switchboard.rules import policy
 from switchboard.rules.pagination import KeysetRequest, SortKey
-from switchboard.services.pagination import keyset_paginate
+from switchboard.services.pagination import KeysetPage, keyset_paginate
 
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
@@ -71,6 +71,10 @@ async def prefetch(info: InfoT, rows: list[m.Thread], fields: list[SelectedField
 
 async def page(info: InfoT, qs: QuerySet[m.Thread], sort: SortKey, request: KeysetRequest) -> ThreadConnection:
     """One keyset page of ``qs`` as a connection, its selected relations prefetched."""
-    found = await keyset_paginate(qs, request, sort)
+    return await connect(info, await keyset_paginate(qs, request, sort), sort)
+
+
+async def connect(info: InfoT, found: KeysetPage[m.Thread], sort: SortKey) -> ThreadConnection:
+    """A page read already (one of a batch) as a connection, its selected relations prefetched."""
     await prefetch(info, found.items, node_fields(info))
     return connections.thread_connection(found, sort)

@@ -64,12 +64,10 @@ class Visitor(Node):
     ) -> ThreadConnectionRef:
         ctx = info.context
         caller = await ctx.allow(policy.Op.READ_THREADS)
-        query = listing.ThreadQuery(visitor_id=self.pk)
-        sort = listing.thread_sort(query)
+        sort = listing.thread_sort(listing.ThreadQuery(visitor_id=self.pk))
         request = base.keyset_args(first, after, last, before, sort.decode)
-        return await thread_lists.page(
-            info, listing.threads(ctx.tenant, policy.thread_scope(caller), query), sort, request
-        )
+        found = await ctx.loaders.visitor_threads.load((self.pk, policy.thread_scope(caller), request))
+        return await thread_lists.connect(info, found, sort)
 
     @classmethod
     def from_model(cls, row: m.Visitor) -> Visitor:
