@@ -138,7 +138,11 @@ async def _copy(conn: asyncpg.Connection, tables: dict[str, dataset.Table]) -> N
         await conn.copy_records_to_table(name, records=table.rows, columns=list(table.columns))
         if name != "organization":
             await conn.execute(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), {max(1, len(table.rows))})")
-    await conn.execute("UPDATE event_counter SET value = $1 WHERE id = 1", len(tables["event"].rows))
+    # Each organization's log goes on after its newest event (seqs are per organization).
+    await conn.execute(
+        "INSERT INTO org_event_counter (org_id, value) SELECT org_id, MAX(seq) FROM event GROUP BY org_id"
+        " ON CONFLICT (org_id) DO UPDATE SET value = excluded.value"
+    )
     await conn.execute("RESET session_replication_role")
     for index in indexes:
         await conn.execute(index["indexdef"])

@@ -252,9 +252,11 @@ async def test_redis_outage_loses_no_event(
     outage_stack: tuple[servers.Stack, servers.RedisServer], http: httpx.AsyncClient
 ) -> None:
     stack, redis_server = outage_stack
-    org = Org(stack, http)
+    org, other = Org(stack, http), Org(stack, http)
     agent = await org.create_agent("Ann", status=None)
     pk = _agent_pk(agent.id)
+    # Another organization writing meanwhile: the poll catches up each organization's log on its own.
+    other_agent = await other.create_agent("Otto", status=None)
     prefix = stack.env["SWITCHBOARD_REDIS_PREFIX"]
     async with (
         _database(stack.database_url),
@@ -263,6 +265,7 @@ async def test_redis_outage_loses_no_event(
     ):
         with_poll = Recorder(polling, [("agent", pk)])
         only_redis = Recorder(redis_only, [("agent", pk)])
+        other_polled = Recorder(polling, [("agent", _agent_pk(other_agent.id))])
         for server in (0, 1):
             assert (await _ready(http, stack.url(server)))[0] == 200
 
@@ -277,9 +280,12 @@ async def test_redis_outage_loses_no_event(
         # The mutation commits although Redis is down.
         before = await _dispatched(http, stack.url(1))
         await org.set_status(agent, "AWAY", server=0)
+        await other.set_status(other_agent, "AWAY", server=0)
         # Delivered from the event log by the catch-up poll, here and in the other server process.
         await with_poll.wait_for(1, "the catch-up poll")
-        await _until_metric(org, before + 1)
+        await other_polled.wait_for(1, "the catch-up poll of the other organization")
+        await _until_metric(org, before + 2)
+        assert other_polled.seqs == (await _org_events(other.id, "agent"))[1:]
         assert only_redis.events == []
 
         redis_server.start()
@@ -298,7 +304,7 @@ async def test_redis_outage_loses_no_event(
             assert recorder.seqs == status_events and len(set(recorder.seqs)) == 2
         assert redis_only.gap_fills >= 1
         await asyncio.sleep(0.5)  # a late duplicate (poll or Redis) would show up here
-        assert len(with_poll.events) == len(only_redis.events) == 2
+        assert len(with_poll.events) == len(only_redis.events) == 2 and len(other_polled.events) == 1
 
 
 async def test_a_cursor_older_than_the_retention_is_refused_not_replayed_with_a_gap(fresh_database: str) -> None:
@@ -332,8 +338,8 @@ async def test_a_cursor_older_than_the_retention_is_refused_not_replayed_with_a_
             # An empty log: only the newest cursor resumes (nothing was missed after it).
             await Event.all().update(created_at=old)
             assert await bus.prune() == 4
-            await bus.check_cursor(8)
+            await bus.check_cursor("o7", 8)
             with pytest.raises(CursorExpired):
-                await bus.check_cursor(7)
+                await bus.check_cursor("o7", 7)
         finally:
             await bus.stop()

@@ -4,8 +4,9 @@ What lives here: the typed events (``types``: a dataclass per kind with an enum
 kind), their row and JSON forms (``codec``), snapshots of changing columns
 (``snapshots``), the outbox that writes a transaction's events into the log
 inside it (``outbox``), the process's bus (``bus``: ordered, exactly-once
-dispatch, gap fill, replay, catch-up, prune), the Redis transport
-(``transport``) and resume cursors (``cursors``).
+dispatch, gap fill, replay, catch-up, prune, each per organization), the
+Redis transport (``transport``), resume cursors (``cursors``) and the raw
+statements' parameter markers (``sql``).
 
 What does not: the use cases that emit events (``services``), the periodic
 jobs that run ``catch_up`` and ``prune`` (``runtime``), the GraphQL streams

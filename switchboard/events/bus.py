@@ -2,9 +2,12 @@
 
 Events arrive from three places: this process's own commits, the transport
 (Redis), and a catch-up poll of the event log (``catch_up``, a job of the
-process's scheduler, like ``prune``). The dispatcher takes them in
-``seq`` order, exactly once: a duplicate is dropped and a gap is filled from the
-log with one query. Each event is then handed to the subscribers registered on
+process's scheduler, like ``prune``). Seqs are per organization, and so is
+everything that orders them: the dispatcher keeps a watermark per organization
+(the last seq it dispatched there) and takes each organization's events in
+``seq`` order, exactly once: a duplicate is dropped and a gap is filled from
+that organization's log with one query. Organizations never wait on each
+other's gap fills. Each event is then handed to the subscribers registered on
 its routing keys, so the work per event is per process, not per subscriber.
 
 Live-only events (``LiveEvent``, typing) skip all of that: no seq, no log, no
@@ -24,10 +27,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
 from tortoise import connections
+from tortoise.functions import Max
 
 from switchboard import outages
 from switchboard.events.codec import BusEvent, LiveEvent, UnknownEvent
 from switchboard.events.cursors import CursorExpired
+from switchboard.events.sql import marks
 from switchboard.events.transport import LocalTransport, Transport
 from switchboard.events.types import Topic
 from switchboard.models import Event
@@ -105,17 +110,18 @@ class EventBus:
     def __init__(self, transport: Transport | None = None, retention_hours: int = 168) -> None:
         self.transport: Transport = transport or LocalTransport()
         self.retention_hours = retention_hours
-        self.last_seq = 0
+        # Organization -> the last seq dispatched there (thousands of organizations: a dict of ints).
+        self.watermarks: dict[str, int] = {}
         self.dispatched = 0
         self.signalled = 0
         self.gap_fills = 0
         self._index: dict[Key, set[Subscriber]] = defaultdict(set)
-        self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self.last_seq = await self._committed_seq()
+        self.watermarks = await self._committed()
         await self.transport.start(self.ingest, self.dispatch_live)
 
     async def stop(self) -> None:
@@ -137,12 +143,23 @@ class EventBus:
             outages.log_failure(log, "local delivery of events %s..%s failed", events[0].seq, events[-1].seq)
         await self.transport.publish(events)
 
+    def watermark(self, org: str) -> int:
+        """The last seq of ``org`` this process dispatched."""
+        return self.watermarks.get(org, 0)
+
+    def _lock_of(self, org: str) -> asyncio.Lock:
+        lock = self._locks.get(org)
+        if lock is None:
+            lock = self._locks[org] = asyncio.Lock()
+        return lock
+
     async def ingest(self, event: BusEvent) -> None:
-        async with self._lock:
-            if event.seq <= self.last_seq:
+        async with self._lock_of(event.org):
+            last = self.watermark(event.org)
+            if event.seq <= last:
                 return
-            if event.seq > self.last_seq + 1:
-                await self._fill(event.seq - 1)
+            if event.seq > last + 1:
+                await self._fill(event.org, event.seq - 1)
             self._dispatch(event)
 
     async def signal(self, event: LiveEvent) -> None:
@@ -166,7 +183,7 @@ class EventBus:
                 log.exception("live event subscriber failed")
 
     def _dispatch(self, event: BusEvent) -> None:
-        self.last_seq = event.seq
+        self.watermarks[event.org] = event.seq
         self.dispatched += 1
         targets: set[Subscriber] = set()
         for key in event.keys():
@@ -179,62 +196,77 @@ class EventBus:
             except Exception:
                 log.exception("event subscriber failed on seq %s", event.seq)
 
-    async def _fill(self, up_to: int) -> None:
-        """Read the events this process missed (seq in (last_seq, up_to]) from the log."""
+    async def _fill(self, org: str, up_to: int) -> None:
+        """Read the events of ``org`` this process missed (seq in (watermark, up_to]) from the log."""
         self.gap_fills += 1
-        while self.last_seq < up_to:
-            rows = await Event.filter(seq__gt=self.last_seq, seq__lte=up_to).order_by("seq").limit(REPLAY_BATCH)
+        while self.watermark(org) < up_to:
+            missed = Event.filter(org_id=org, seq__gt=self.watermark(org), seq__lte=up_to)
+            rows = await missed.order_by("seq").limit(REPLAY_BATCH)
             if not rows:
-                # Not visible yet (cannot happen with ordered commits); retry on the next poll.
+                # Not visible yet (cannot happen with ordered commits), or pruned: retry on the next poll.
                 return
             for row in rows:
                 event = _decoded(row)
                 if event is None:
                     assert row.seq is not None
-                    self.last_seq = row.seq
+                    self.watermarks[org] = row.seq
                 else:
                     self._dispatch(event)
 
-    async def _committed_seq(self) -> int:
-        rows = await connections.get("default").execute_query_dict("SELECT value FROM event_counter WHERE id = 1")
-        return int(rows[0]["value"]) if rows else 0
+    async def _committed(self) -> dict[str, int]:
+        """Every organization's newest committed seq, in one statement."""
+        rows = await connections.get("default").execute_query_dict("SELECT org_id, value FROM org_event_counter")
+        return {str(row["org_id"]): int(row["value"]) for row in rows}
 
     async def catch_up(self) -> int:
-        """Safety net: dispatch events whose notification never came (Redis down, a crash); how many."""
-        committed = await self._committed_seq()
-        if committed <= self.last_seq:
-            return 0
+        """Safety net: dispatch events whose notification never came (Redis down, a crash); how many.
+
+        One read of all counters; only the organizations behind are read from the log."""
+        committed = await self._committed()
         before = self.dispatched
-        async with self._lock:
-            await self._fill(committed)
+        for org, value in committed.items():
+            if value <= self.watermark(org):
+                continue
+            async with self._lock_of(org):
+                if value > self.watermark(org):
+                    await self._fill(org, value)
         return self.dispatched - before
 
     async def prune(self) -> int:
         """Delete the events older than the retention; how many went.
 
-        Deletes by ``seq``, up to the newest event old enough, so that what is
-        kept is always a whole suffix of the log: processes' clocks may differ a
-        little, and a hole in the middle would let a resume skip events.
+        Per organization, deletes by ``seq`` up to its newest event old enough, so
+        that what is kept of each organization's log is a whole suffix: processes'
+        clocks may differ a little, and a hole in the middle would let a resume skip
+        events.
         """
-        now = datetime.now(UTC)
-        cutoff = now - timedelta(hours=self.retention_hours)
-        newest_old = await Event.filter(created_at__lt=cutoff).order_by("-seq").first().values_list("seq", flat=True)
-        if newest_old is None:
-            return 0
-        return int(await Event.filter(seq__lte=newest_old).delete())
+        cutoff = datetime.now(UTC) - timedelta(hours=self.retention_hours)
+        newest_old = (
+            await Event.filter(created_at__lt=cutoff)
+            .annotate(upto=Max("seq"))
+            .group_by("org_id")
+            .values_list("org_id", "upto")
+        )
+        deleted = 0
+        for org, upto in newest_old:
+            deleted += int(await Event.filter(org_id=org, seq__lte=upto).delete())
+        return deleted
 
-    async def expired(self, after: int) -> bool:
-        """True when events right after ``after`` were pruned: a replay of the log from it would skip them."""
+    async def expired(self, org: str, after: int) -> bool:
+        """True when events of ``org`` right after ``after`` were pruned: a replay from it would skip them."""
         # One statement, so that an event committed meanwhile cannot make a valid cursor look stale.
-        rows = await connections.get("default").execute_query_dict(
-            "SELECT COALESCE((SELECT MIN(seq) FROM event), (SELECT value FROM event_counter WHERE id = 1) + 1, 1)"
-            " AS oldest_kept"
+        connection = connections.get("default")
+        first, second = marks(connection, 2)
+        rows = await connection.execute_query_dict(
+            f"SELECT COALESCE((SELECT MIN(seq) FROM event WHERE org_id = {first}),"
+            f" (SELECT value FROM org_event_counter WHERE org_id = {second}) + 1, 1) AS oldest_kept",
+            [org, org],
         )
         return after + 1 < int(rows[0]["oldest_kept"])
 
-    async def check_cursor(self, after: int) -> None:
-        """Refuse to resume from ``after`` when events right after it were pruned: the replay would skip them."""
-        if await self.expired(after):
+    async def check_cursor(self, org: str, after: int) -> None:
+        """Refuse to resume ``org``'s log from ``after`` when events right after it were pruned."""
+        if await self.expired(org, after):
             raise CursorExpired(self.retention_hours)
 
     # ------------------------------------------------------------ subscribing
@@ -315,9 +347,9 @@ class EventBus:
         """
         subscriber = self.register(Subscriber(keys=tuple(keys), predicate=predicate, live=live))
         try:
-            last = after if after is not None else self.last_seq
+            last = after if after is not None else self.watermark(flt.org)
             if after is not None:
-                await self.check_cursor(after)
+                await self.check_cursor(flt.org, after)
                 async for event in self.replay(after, flt, predicate):
                     last = event.seq
                     yield event
@@ -332,7 +364,8 @@ class EventBus:
                 received = await subscriber.queue.get()
                 if isinstance(received, LiveEvent):
                     yield received
-                elif received.seq > last:
+                # Seqs of another organization do not compare with this stream's (its keys are its own).
+                elif received.org == flt.org and received.seq > last:
                     last = received.seq
                     yield received
         finally:
@@ -340,7 +373,7 @@ class EventBus:
 
     def stats(self) -> dict[str, Any]:
         return {
-            "last_seq": self.last_seq,
+            "organizations": len(self.watermarks),
             "dispatched": self.dispatched,
             "gap_fills": self.gap_fills,
             "signalled": self.signalled,

@@ -54,6 +54,13 @@ def _decode(hint: Any, raw: Any) -> Any:
     return raw
 
 
+def columns_of(event: Event) -> dict[str, Any]:
+    """The log's column values of ``event`` (None for a column its kind has not)."""
+    values = {name: event.column(name) for name in COLUMNS}
+    values["audience"] = list(values["audience"] or ())
+    return values
+
+
 def payload_of(event: Event) -> dict[str, Any]:
     """The fields that are not columns of the log, as JSON values."""
     skip = {"org", "kind", *event.columns}
@@ -130,9 +137,7 @@ class BusEvent:
         return out
 
     def columns(self) -> dict[str, Any]:
-        values = {name: self.event.column(name) for name in COLUMNS}
-        values["audience"] = list(self.audience)
-        return values
+        return columns_of(self.event)
 
     def to_json(self) -> str:
         data = {"seq": self.seq, "at": self.at.isoformat(), "topic": self.topic.value, "kind": self.kind}

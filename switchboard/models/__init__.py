@@ -6,7 +6,7 @@ them must match). What does not: queries and changes (``services``, through
 """
 
 from switchboard.models.agent import Agent
-from switchboard.models.event import Event, EventCounter
+from switchboard.models.event import Event, OrgEventCounter
 from switchboard.models.invite import Invite
 from switchboard.models.message import Message, ReadMark
 from switchboard.models.organization import Organization
@@ -18,9 +18,9 @@ __all__ = [
     "Agent",
     "Collaborator",
     "Event",
-    "EventCounter",
     "Invite",
     "Message",
+    "OrgEventCounter",
     "Organization",
     "Queue",
     "QueueEntry",

@@ -1,8 +1,10 @@
 """The durable event log: the source of truth that subscriptions replay from.
 
-A change and its events are written in one transaction. After commit each event
-gets ``seq`` (the public cursor) from a counter whose row lock serialises the
-assignment, so a reader who sees seq N can rely on every seq < N being visible.
+A change and its events are written in one transaction. Each event gets ``seq``
+(the public cursor) from its organization's counter, whose row lock is held
+until commit: within one organization a reader who sees seq N can rely on every
+seq < N being visible. Seqs are per organization, so ``(org_id, seq)`` is the
+event's identity and a cursor says nothing about other organizations.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from tortoise.models import Model
 
 class Event(Model):
     id = fields.BigIntField(primary_key=True)
-    seq = fields.BigIntField(null=True, unique=True)
+    seq = fields.BigIntField(null=True)
     org_id = fields.CharField(max_length=100)
     # invite | thread | queue | agent
     topic = fields.CharField(max_length=20)
@@ -33,13 +35,16 @@ class Event(Model):
 
     class Meta:
         table = "event"
-        indexes = (("org_id", "seq"), ("created_at",))
+        # Also the index of every read of the log (gap fills, replays, prune).
+        unique_together = (("org_id", "seq"),)
+        indexes = (("created_at",),)
 
 
-# One row; UPDATE ... SET value = value + n hands out event sequence numbers.
-class EventCounter(Model):
-    id = fields.IntField(primary_key=True)
+class OrgEventCounter(Model):
+    """The newest seq handed out in one organization (``events.outbox`` upserts it, taken last)."""
+
+    org_id = fields.CharField(primary_key=True, max_length=100)
     value = fields.BigIntField(default=0)
 
     class Meta:
-        table = "event_counter"
+        table = "org_event_counter"

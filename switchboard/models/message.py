@@ -3,9 +3,10 @@
 Messages are kept for good (they are not pruned with events). A message's
 ``seq`` is the sequence number of its MESSAGE_POSTED event, stamped in the same
 transaction when the outbox sequences its events (``events.outbox``): event
-seqs are handed out under a lock held until commit, so ``seq`` order is commit
-order, and a message's cursor in ``Thread.messages`` (``e<seq>``) is the same
-cursor ``conversationEvents(after:)`` resumes from. (Ids are not commit order
+seqs are handed out per organization under a lock held until commit, so within
+a thread (of one organization) ``seq`` order is commit order and unique, and
+a message's cursor in ``Thread.messages`` (``e<seq>``) is the same cursor
+``conversationEvents(after:)`` resumes from. (Ids are not commit order
 on PostgreSQL: two transactions may draw them in one order and commit in the
 other.)
 """
@@ -53,14 +54,14 @@ class Message(Model):
     client_message_id = fields.CharField(max_length=100, null=True)
     created_at = fields.DatetimeField()
     # Null only inside the writing transaction, before its events are sequenced.
-    seq = fields.BigIntField(null=True, unique=True)
+    seq = fields.BigIntField(null=True)
 
     class Meta:
         table = "message"
         # A retry with the same key from the same sender on the same thread
         # collides here, whichever process inserts it (NULL keys never collide).
-        unique_together = (("thread_id", "sender_key", "client_message_id"),)
-        indexes = (("thread_id", "seq"), ("thread_id", "visibility", "seq"), ("org_id", "created_at"))
+        unique_together = (("thread_id", "sender_key", "client_message_id"), ("thread_id", "seq"))
+        indexes = (("thread_id", "visibility", "seq"), ("org_id", "created_at"))
 
 
 class ReadMark(Model):

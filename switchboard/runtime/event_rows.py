@@ -77,7 +77,7 @@ async def _message_rows(tenant: Tenant, event: MessagePosted, rows: Rows) -> Non
 class EventRows:
     """One per process: each event's rows are read once, whoever renders it.
 
-    Keyed by ``seq`` (unique across organizations); the newest ``ROWS_KEPT``
+    Keyed by ``(org, seq)`` (seqs are per organization); the newest ``ROWS_KEPT``
     are kept, enough for every live subscriber to render an event before it
     is dropped. A replay of older events simply loads them again.
     """
@@ -85,20 +85,21 @@ class EventRows:
     def __init__(self, size: int = ROWS_KEPT) -> None:
         self.size = size
         self.loads = 0
-        self._pending: OrderedDict[int, asyncio.Task[Rows]] = OrderedDict()
+        self._pending: OrderedDict[tuple[str, int], asyncio.Task[Rows]] = OrderedDict()
 
     async def get(self, event: BusEvent) -> Rows:
-        task = self._pending.get(event.seq)
+        key = (event.org, event.seq)
+        task = self._pending.get(key)
         if task is None:
             self.loads += 1
             task = asyncio.ensure_future(load(event))
-            self._pending[event.seq] = task
+            self._pending[key] = task
             while len(self._pending) > self.size:
                 self._pending.popitem(last=False)
         try:
             # Shielded: a subscriber going away must not cancel the load others wait for.
             return await asyncio.shield(task)
         except Exception:
-            if self._pending.get(event.seq) is task:
-                del self._pending[event.seq]
+            if self._pending.get(key) is task:
+                del self._pending[key]
             raise

@@ -233,14 +233,10 @@ class Head:
 
 
 async def thread_head(tenant: Tenant, thread_id: int) -> Head | None:
-    """The thread's status and the event log's head, read in one statement (one snapshot): a status
+    """The thread's status and its organization's log head, read in one statement (one snapshot): a status
     change commits with its event's seq, so the status read is the one the log holds up to ``seq``."""
-    rows = (
-        await tenant.q(Thread)
-        .filter(id=thread_id)
-        .annotate(head=RawSQL("(SELECT value FROM event_counter WHERE id = 1)"))
-        .values("status", "head")
-    )
+    head = RawSQL("(SELECT value FROM org_event_counter WHERE org_event_counter.org_id = thread.org_id)")
+    rows = await tenant.q(Thread).filter(id=thread_id).annotate(head=head).values("status", "head")
     if not rows:
         return None
     return Head(ThreadStatus(rows[0]["status"]), int(rows[0]["head"] or 0))
@@ -267,4 +263,4 @@ async def log_lost_messages(tenant: Tenant, thread_id: int, after: int) -> bool:
     first = await tenant.q(Message).filter(thread_id=thread_id, seq__gt=after).order_by("seq").first()
     if first is None:
         return False
-    return not await Event.filter(seq=first.seq).exists()
+    return not await Event.filter(org_id=tenant.org, seq=first.seq).exists()

@@ -153,11 +153,12 @@ async def test_an_ended_token_shows_a_clear_state_and_a_fresh_one_resumes(offlin
     thread_id, _ = await org.start_thread()
     data = await org.data("query($id: ID!) { thread(id: $id) { visitor { id } } }", {"id": thread_id})
     visitor_id = data["thread"]["visitor"]["id"]
-    short = org.token("visitor", sub=visitor_id, thread=thread_id, ttl=3)
+    # Long enough to go live first even on a loaded machine (a page load can take seconds there).
+    short = org.token("visitor", sub=visitor_id, thread=thread_id, ttl=10)
     page = await offline.new_page()
     widget = await open_widget(page, org, short)
     await widget.live("BOT")
-    await expect(widget.main).to_have_attribute("data-state", "expired", timeout=15_000)
+    await expect(widget.main).to_have_attribute("data-state", "expired", timeout=30_000)
     await expect(page.locator("#sb-connection")).to_contain_text("Your chat session has ended")
     await expect(page.get_by_label("Your message")).to_be_disabled()
     # A new token in the fragment (or from the embedding page) picks the conversation up again.

@@ -130,7 +130,7 @@ async def thread_events(info: InfoT, thread_id: str, after: str | None) -> Async
     # Events up to here happened before the place was checked: one that took the
     # caller's place may since have been undone (they were invited back), so a
     # replayed departure is checked against the current place, not believed.
-    checked_at = ctx.bus.last_seq
+    checked_at = ctx.bus.watermark(caller.org)
     watcher = caller.agent_id if policy.stream_needs_place(caller) else None
     return _thread_events(ctx, caller.org, pk, seq, watcher, checked_at)
 

@@ -77,7 +77,7 @@ async def conversation_events(info: InfoT, thread_id: str, after: str | None) ->
     if not policy.watches_conversation(caller, await base.thread_facts(info, row)):
         raise Forbidden("you may not watch this thread's conversation")
     # As in threadEvents: a replayed departure from before this check may since have been undone.
-    checked_at = ctx.bus.last_seq
+    checked_at = ctx.bus.watermark(caller.org)
     watcher = caller.agent_id if policy.stream_needs_place(caller) else None
     own = policy.sender_key(caller, ctx.principal.sub)
     return _conversation(ctx, caller, pk, seq, _Watch(watcher, checked_at, own))
@@ -149,7 +149,7 @@ async def _expired(ctx: Context, pk: int, after: int) -> bool:
     A prune that removes the events right after ``after`` between this check and the bus's own
     (an instant) still gets CURSOR_EXPIRED; subscribing again with the same cursor then takes
     the message table's path."""
-    return await ctx.bus.expired(after) or await conversation.log_lost_messages(ctx.tenant, pk, after)
+    return await ctx.bus.expired(ctx.tenant.org, after) or await conversation.log_lost_messages(ctx.tenant, pk, after)
 
 
 async def _from_messages(
