@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
+import redis.asyncio as aioredis  # noqa: E402
 from cpu import process_seconds  # noqa: E402
 
 from tests import servers  # noqa: E402
@@ -189,6 +190,15 @@ async def drive(loads: list[Mixed], clients: int, until: float) -> None:
     await asyncio.gather(*(client(loads[i % len(loads)]) for i in range(clients)))
 
 
+async def redis_clients(url: str) -> int:
+    """Connections the cell's redis-server holds (every one is a server process's)."""
+    client = aioredis.from_url(url)
+    try:
+        return int((await client.info("clients"))["connected_clients"])
+    finally:
+        await client.aclose()
+
+
 async def measure(stack: servers.Stack, redis_pid: int, args: argparse.Namespace, orgs: int) -> dict[str, Any]:
     database = str(stack.cleanup[0])
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=args.clients * 2)) as http:
@@ -206,6 +216,8 @@ async def measure(stack: servers.Stack, redis_pid: int, args: argparse.Namespace
         await asyncio.gather(drive(loads, args.clients, until), waits.sample(database, until))
         elapsed = time.monotonic() - start
         after, machine_after = cpu.read(), machine_busy()
+        # Connections the processes hold at the end of the run, and it is the most they needed.
+        held = (len(await backend_pids(database)), await redis_clients(stack.env["SWITCHBOARD_REDIS_URL"]))
     timed = [t for load in loads for _, t in load.timed]
     ok = sum(n for load in loads for k, n in load.outcomes.items() if k.endswith(":ok") and not k.startswith("read:"))
     mutations = sum(n for load in loads for k, n in load.outcomes.items() if not k.startswith("read:"))
@@ -222,6 +234,7 @@ async def measure(stack: servers.Stack, redis_pid: int, args: argparse.Namespace
         "busy": busy,
         "load": (load_before, os.getloadavg()[0]),
         "failures": sum(len(load.failures) for load in loads),
+        "connections": held,
     }
 
 
@@ -258,6 +271,7 @@ def report(processes: int, orgs: int, r: dict[str, Any]) -> None:
         f"load {r['load'][0]:.1f}->{r['load'][1]:.1f}"
     )
     say(f"    PostgreSQL: {r['waits']}")
+    say(f"    connections held at the end: PostgreSQL {r['connections'][0]}, Redis {r['connections'][1]}")
 
 
 def main() -> None:
