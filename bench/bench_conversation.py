@@ -43,6 +43,7 @@ from cpu import process_seconds  # noqa: E402
 from websockets.typing import Subprotocol  # noqa: E402
 
 from switchboard import settings as settings_module  # noqa: E402
+from switchboard.events.transport import org_channel  # noqa: E402
 from tests import servers  # noqa: E402
 from tests.collab_support import settings  # noqa: E402
 from tests.conftest import Org  # noqa: E402
@@ -182,7 +183,7 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
         redis_client = aioredis.from_url(servers.REDIS_URL)
         seen: list[int] = []
         ready = asyncio.Event()
-        channel = f"{stack.env['SWITCHBOARD_REDIS_PREFIX']}:events"
+        channel = org_channel(f"{stack.env['SWITCHBOARD_REDIS_PREFIX']}:events", org.id)
         counter = asyncio.create_task(count_redis(redis_client, channel, seen, ready))
         await ready.wait()
         pids = [s.process.pid for s in stack.servers if s.process is not None]

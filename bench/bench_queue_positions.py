@@ -48,6 +48,7 @@ import redis.asyncio as aioredis  # noqa: E402
 from queue_clients import _client, _open  # noqa: E402
 
 from switchboard import settings  # noqa: E402
+from switchboard.events.transport import org_channel  # noqa: E402
 from tests import servers  # noqa: E402
 
 
@@ -188,7 +189,7 @@ async def run(args: argparse.Namespace, stack: servers.Stack) -> None:
         rss_after = [rss_kb(pid) for pid in pids]
 
         redis_client = aioredis.from_url(servers.REDIS_URL)
-        channel = f"{stack.env['SWITCHBOARD_REDIS_PREFIX']}:events"
+        channel = org_channel(f"{stack.env['SWITCHBOARD_REDIS_PREFIX']}:events", org)
         results = []
         for round_no in range(args.rounds):
             result = await _round(http, urls, pids, procs, pipes, redis_client, channel, agent_token)

@@ -10,8 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -20,9 +19,10 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard import db, serving, web, wsconnection
+from switchboard import db, redisconn, serving, web, wsconnection
 from switchboard import settings as settings_module
 from switchboard.bodylimit import RequestBodyLimit
+from switchboard.events.transport import RedisTransport
 from switchboard.graphql.context import Context
 from switchboard.graphql.schema import schema
 from switchboard.graphql_http import GraphQLOverHTTP
@@ -92,14 +92,20 @@ async def _readyz(request: Request) -> Response:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"down: {type(exc).__name__}"
+    extra: dict[str, str] = {}
     if services.redis is not None:
+        extra["redis_mode"] = "cluster" if redisconn.is_cluster(services.redis) else "single"
         try:
-            await services.redis.ping()
+            await redisconn.ping(services.redis)
             checks["redis"] = "ok"
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             checks["redis"] = f"down: {type(exc).__name__}"
+        # Connected, but not (yet again) subscribed to every shard channel: events arrive late, by the poll.
+        transport = services.bus.transport
+        if isinstance(transport, RedisTransport):
+            checks["events"] = "ok" if transport.connected.is_set() else "subscribing"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+    return JSONResponse({"ready": ready, **checks, **extra}, status_code=200 if ready else 503)
 
 
 async def _metrics(request: Request) -> Response:
@@ -150,7 +156,6 @@ class StartupReport:
 
 
 GC_GEN0_THRESHOLD = 50_000
-REDIS_TIMEOUT_SECONDS = 2.0
 
 
 def _tune_gc() -> None:
@@ -194,16 +199,15 @@ class SwitchboardApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def _redis_client(url: str) -> aioredis.Redis:
-    return aioredis.from_url(
-        url,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        # A Redis that hangs must not hold requests: each command (rate limits, the query
-        # budget, readiness) gives up after this and the caller falls back. The event
-        # subscription's blocking read is exempt (redis-py reads pub/sub without a timeout).
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        health_check_interval=15,
-    )
+async def _open_redis(settings: Settings) -> redisconn.RedisClient | None:
+    """The process's one Redis client (single or cluster, detected), or None without Redis."""
+    if not settings.redis_url:
+        return None
+    try:
+        return await redisconn.connect(settings.redis_url, settings.redis_prefix)
+    except redisconn.RedisSetupError as exc:
+        await db.close()
+        raise StartupFailed(str(exc)) from exc
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -213,7 +217,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         applied = await _open_database(settings)
-        client = _redis_client(settings.redis_url) if settings.redis_url else None
+        client = await _open_redis(settings)
         services = process.build(settings, telemetry, client)
         app.state.services = services
         await process.start(services)

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from switchboard import auth, db
+from switchboard import auth, db, redisconn
 from switchboard import settings as settings_module
 from switchboard.rules import ids
 from switchboard.rules.enums import Role
@@ -46,6 +46,17 @@ async def _check_database(settings: Settings) -> None:
         raise CommandError(f"database unreachable ({settings.database_location}): {exc}") from exc
 
 
+async def _check_redis(settings: Settings) -> None:
+    """Fail fast with one line when Redis is unreachable or unusable (each process checks again)."""
+    if settings.redis_url is None:
+        return
+    try:
+        client = await redisconn.connect(settings.redis_url, settings.redis_prefix)
+    except redisconn.RedisSetupError as exc:
+        raise CommandError(str(exc)) from exc
+    await client.aclose()
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -63,6 +74,7 @@ def _serve(args: argparse.Namespace) -> None:
     if not 0 < args.port < 65536:
         raise CommandError(f"--port {args.port} is not a TCP port")
     asyncio.run(_check_database(settings))
+    asyncio.run(_check_redis(settings))
     settings_module.configure_logging(settings)
     uvicorn.run(
         "switchboard.app:app_from_env",

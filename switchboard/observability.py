@@ -12,11 +12,13 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from switchboard import documents
+from switchboard import documents, redisconn
 
 log = logging.getLogger("switchboard.operations")
 
@@ -28,11 +30,26 @@ OTHER = "other"
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
 
 
+class RedisFallbacks(Collector):
+    """``switchboard_redis_fallbacks_total{what}``: answers degraded because Redis was away (``redisconn``)."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "switchboard_redis_fallbacks",
+            "Operations that fell back to a degraded mode because Redis did not serve them, by operation",
+            labels=["what"],
+        )
+        for what, count in sorted(redisconn.FALLBACKS.items()):
+            family.add_metric([what], count)
+        yield family
+
+
 class Telemetry:
     """One registry per app, so that several apps in one process (tests) stay apart."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.registry.register(RedisFallbacks())
         self.http_requests = Counter(
             "switchboard_http_requests_total", "HTTP requests", ["method", "path", "status"], registry=self.registry
         )

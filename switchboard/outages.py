@@ -13,6 +13,7 @@ import socket
 import sys
 
 from asyncpg.exceptions import InterfaceError, OperatorInterventionError, PostgresConnectionError
+from redis.exceptions import ClusterError, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise.exceptions import DBConnectionError
@@ -25,7 +26,8 @@ _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EN
 
 
 def _one(exc: BaseException) -> str | None:
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+    # A cluster failing over (CLUSTERDOWN, TRYAGAIN, retries exhausted, a slot not covered yet) is away for now.
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError | ClusterError | TryAgainError | SlotNotCoveredError):
         return REDIS
     # OperatorIntervention: shutting down, starting up, or our statement timeout cancelling a query.
     if isinstance(exc, PostgresConnectionError | OperatorInterventionError | DBConnectionError):

@@ -25,6 +25,9 @@ from switchboard.wsprotocol import PROTOCOL_CLASS
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgres://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SWITCHBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# Any node of the three-master Redis Cluster that scripts/redis-cluster starts (scripts/test runs it).
+CLUSTER_DEFAULT = "redis://127.0.0.1:7101/0"
+CLUSTER_URL = os.environ.get("SWITCHBOARD_TEST_REDIS_CLUSTER", CLUSTER_DEFAULT)
 SECRET = "test-secret-" + "x" * 24
 
 
@@ -248,6 +251,18 @@ def running(kind: str, **options: Any) -> Iterator[Stack]:
         for name in stack.cleanup:
             drop_pg_database(str(name))
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def ensure_redis_cluster() -> str:
+    """The test cluster's URL; the default one is started (or reused) by scripts/redis-cluster,
+    so that a test run without scripts/test finds it too."""
+    if CLUSTER_URL == CLUSTER_DEFAULT:
+        done = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "redis-cluster")], capture_output=True, text=True, timeout=60
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"scripts/redis-cluster failed: {done.stderr.strip()}")
+    return CLUSTER_URL
 
 
 def new_workdir() -> Path:

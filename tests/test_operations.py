@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 import websockets
 
+from switchboard.events.transport import SHARDS, shard_channels
 from tests import servers
 from tests.conftest import Org
 from tests.wsclient import GraphQLWS
@@ -34,8 +36,21 @@ async def test_health_and_readiness(org: Org) -> None:
         ready = await org.http.get(f"{org.stack.url(server)}/readyz")
         expected = {"ready": True, "database": "ok"}
         if org.stack.name == "postgres":
-            expected["redis"] = "ok"
+            # Redis answers, and this process is subscribed to every shard channel of the events.
+            expected.update(redis="ok", events="ok", redis_mode="single")
         assert ready.status_code == 200 and ready.json() == expected
+
+
+@pytest.mark.postgres_only
+async def test_on_a_single_redis_every_process_subscribes_to_every_shard_channel(org: Org) -> None:
+    """Plain SUBSCRIBE on the 16 shard channels (the cluster's SSUBSCRIBE: tests/test_redis_cluster.py)."""
+    channels = shard_channels(f"{org.stack.env['SWITCHBOARD_REDIS_PREFIX']}:events")
+    client = aioredis.from_url(servers.REDIS_URL)
+    try:
+        counts = dict(await client.pubsub_numsub(*channels))
+    finally:
+        await client.aclose()
+    assert [counts[channel.encode()] for channel in channels] == [len(org.stack.servers)] * SHARDS
 
 
 async def test_metrics_count_requests_errors_latency_and_websockets(org: Org) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import functools
 import os
 import random
+import re
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,13 +25,21 @@ import httpx
 import pytest
 import pytest_asyncio
 from asyncpg.exceptions import ConnectionDoesNotExistError, QueryCanceledError
+from redis.exceptions import (
+    ClusterDownError,
+    MovedError,
+    NoScriptError,
+    ResponseError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from switchboard import outages
+from switchboard import outages, redisconn
 from tests import dbcheck, invariants
 from tests.collab_support import INVITE_EVENTS, active_thread, invite, invite_one, pk_of
 from tests.conftest import Org
-from tests.hostile_support import ServerLogs
+from tests.hostile_support import ServerLogs, scrape
 from tests.outage_support import PrivateStack, private_stack
 from tests.queue_support import eventually
 from tests.workload import Workload, run
@@ -85,6 +94,11 @@ async def _recovered(org: Org, private: PrivateStack) -> None:
         assert created["agent"] and not created["userErrors"]
     # Not restarted: the same processes serve before and after.
     assert all(s.process is not None and s.process.poll() is None for s in private.stack.servers)
+
+
+async def _fallbacks(org: Org, what: str) -> float:
+    found = re.search(rf'^switchboard_redis_fallbacks_total{{what="{what}"}} (\S+)$', await scrape(org), re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 async def _is_ready(org: Org, server: int) -> bool:
@@ -169,6 +183,9 @@ async def test_redis_hanging_holds_no_request_past_10_seconds(porg: Org, private
         assert sent["invites"] or codes == ["SERVICE_UNAVAILABLE"], sent
         took, body = await _timed(porg, AGENTS, 1)
         assert took < FAIL_WITHIN and body["data"]["agents"]["totalCount"] >= 2, body
+        # Degraded, not hidden: the limiter counted in the database, and the metrics say so.
+        if sent["invites"]:
+            assert await _fallbacks(porg, "invite-rate limit") >= 1, sent
     finally:
         os.kill(private.redis.process.pid, signal.SIGCONT)
     for server in range(2):
@@ -193,6 +210,12 @@ def test_which_failures_count_as_an_outage() -> None:
         assert outages.unavailable(wrapped) == outages.DATABASE
     for other in (ValueError("bug"), FileNotFoundError("x"), KeyError("k")):
         assert outages.unavailable(other) is None
+    # A cluster failing over is away for now; an error reply is not an outage, and never a fallback.
+    for away in (ClusterDownError("CLUSTERDOWN"), TryAgainError("TRYAGAIN"), SlotNotCoveredError("slot 7")):
+        assert outages.unavailable(away) == outages.REDIS and redisconn.is_outage(away)
+    assert redisconn.is_outage(RedisConnectionError("refused"))
+    for wrong in (MovedError("3999 127.0.0.1:7102"), ResponseError("WRONGTYPE"), NoScriptError("NOSCRIPT")):
+        assert outages.unavailable(wrong) is None and not redisconn.is_outage(wrong)
 
 
 async def test_postgres_restarted_under_traffic_loses_nothing_committed(porg: Org, private: PrivateStack) -> None:

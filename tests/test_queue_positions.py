@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from switchboard.events.transport import org_channel
 from tests import servers
 from tests.conftest import Org
 from tests.queue_support import cancel, claim, create_queue, enqueue, metrics, transfer, update, watch
@@ -165,7 +166,9 @@ async def test_fan_out_cost_does_not_grow_with_watchers(org: Org) -> None:
     queue = await create_queue(org, "crowd", routingStrategy="MANUAL")
     heads = [(await enqueue(org, queue_id=queue))[1] for _ in range(2)]
     crowd = [(await enqueue(org, queue_id=queue))[1] for _ in range(200)]
-    channel = f"{org.stack.env['SWITCHBOARD_REDIS_PREFIX']}:events" if org.stack.name == "postgres" else None
+    channel = None
+    if org.stack.name == "postgres":
+        channel = org_channel(f"{org.stack.env['SWITCHBOARD_REDIS_PREFIX']}:events", org.id)
     # Watchers live on server 0; the change is made on the last server (over Redis on postgres).
     clients = [await org.ws(server=0) for _ in range(4)]
     try:

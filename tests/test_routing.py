@@ -8,6 +8,7 @@ import json
 import pytest
 import redis.asyncio as aioredis
 
+from switchboard.events.transport import org_channel
 from switchboard.services import routing
 from tests import servers
 from tests.conftest import AgentHandle, Org
@@ -217,7 +218,7 @@ async def test_overflow_happens_by_itself_exactly_once(org: Org) -> None:
     if org.stack.name == "postgres":
         client = aioredis.from_url(servers.REDIS_URL)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(f"{org.stack.env['SWITCHBOARD_REDIS_PREFIX']}:events")
+        await pubsub.subscribe(org_channel(f"{org.stack.env['SWITCHBOARD_REDIS_PREFIX']}:events", org.id))
 
         async def collect() -> None:
             async for message in pubsub.listen():

@@ -126,6 +126,7 @@ SERVE_FAILURES = [
         "database unreachable",
     ),
     ({"SWITCHBOARD_REDIS_URL": "redis//nohost"}, "SWITCHBOARD_REDIS_URL"),
+    ({"SWITCHBOARD_REDIS_URL": "redis://127.0.0.1:1/0"}, "Redis unreachable (redis://127.0.0.1:1/0)"),
     ({"SWITCHBOARD_ALLOWED_ORIGINS": "*.example.com"}, "SWITCHBOARD_ALLOWED_ORIGINS"),
 ]
 

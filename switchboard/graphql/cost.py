@@ -23,6 +23,7 @@ it starts; its events carry no cost (a refusal over WebSocket is the protocol's
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,8 +34,11 @@ from strawberry.types import ExecutionContext
 from switchboard.documents import LIMIT_EXCEEDED, is_large
 from switchboard.graphql.context import Context
 from switchboard.graphql.limits import limit_errors, measure_request, operations, request_errors
+from switchboard.redisconn import ERRORS as REDIS_ERRORS
 from switchboard.rules import budget
 from switchboard.rules.enums import ErrorCode
+
+log = logging.getLogger(__name__)
 
 
 class QueryCost(SchemaExtension):
@@ -96,7 +100,13 @@ class QueryCost(SchemaExtension):
         services, principal = context.services, context.principal
         facts = await services.org_facts.get(principal.org)
         capacity, rate = facts.query_cost_budget, facts.query_cost_restore_per_second
-        spend = await services.query_costs.spend(principal.org, principal.sub, cost, capacity, rate)
+        try:
+            spend = await services.query_costs.spend(principal.org, principal.sub, cost, capacity, rate)
+        except REDIS_ERRORS:
+            # Not an outage (the limiter degrades on those): an error reply, a misconfiguration to
+            # see. Raised from here it would reach the client unmasked, Redis's message and all.
+            log.exception("query cost budget: Redis refused the charge")
+            return [GraphQLError("internal error", extensions={"code": "INTERNAL_SERVER_ERROR"})]
         self.throttle = spend
         if spend.allowed:
             return []

@@ -5,7 +5,9 @@ after it was last used, so what Redis holds is bounded by what clients used in
 that time; without Redis (one process) an LRU of ``LOCAL_BYTES`` of query text.
 Either way only queries of at most ``MAX_QUERY_BYTES`` are kept: a larger one
 runs, but its client has to send it in full each time. If Redis does not answer,
-a lookup misses (the client then sends the query) and a registration is skipped.
+a lookup misses (the client then sends the query) and a registration is skipped,
+each counted as a fallback (``redisconn.fell_back``); an error reply is raised.
+Each operation touches its one key, so a Redis Cluster serves it as a single Redis does.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import hashlib
 import logging
 import re
 
-import redis.asyncio as aioredis
 from cachetools import LRUCache
-from redis.exceptions import RedisError
+
+from switchboard import redisconn
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def _size(query: str) -> int:
 class PersistedQueries:
     """One per process."""
 
-    def __init__(self, redis: aioredis.Redis | None, prefix: str) -> None:
+    def __init__(self, redis: redisconn.RedisClient | None, prefix: str) -> None:
         self.redis = redis
         self.prefix = prefix
         self._local: LRUCache[str, str] = LRUCache(maxsize=LOCAL_BYTES, getsizeof=_size)
@@ -52,8 +54,10 @@ class PersistedQueries:
             return found
         try:
             raw = await self.redis.getex(self._key(sha), ex=TTL_SECONDS)
-        except (RedisError, OSError) as exc:
-            log.warning("persisted queries: redis unavailable (%s); treated as unknown", exc)
+        except redisconn.ERRORS as exc:
+            if not redisconn.is_outage(exc):
+                raise
+            redisconn.fell_back("persisted query lookup", log, exc, "treated as unknown")
             return None
         if raw is None:
             return None
@@ -70,7 +74,9 @@ class PersistedQueries:
         if self.redis is not None and not known:
             try:
                 await self.redis.set(self._key(sha), query.encode("utf-8", "surrogatepass"), ex=TTL_SECONDS)
-            except (RedisError, OSError) as exc:
-                log.warning("persisted queries: could not register a query (%s)", exc)
+            except redisconn.ERRORS as exc:
+                if not redisconn.is_outage(exc):
+                    raise
+                redisconn.fell_back("persisted query registration", log, exc, "not registered")
                 return False
         return True

@@ -6,8 +6,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
-import redis.asyncio as aioredis
-
+from switchboard import redisconn
 from switchboard.events.bus import EventBus
 from switchboard.events.outbox import Outbox
 from switchboard.events.transport import LocalTransport, RedisTransport, Transport
@@ -34,7 +33,7 @@ TYPING_WINDOW_SECONDS = 2.0
 class Services:
     settings: Settings
     telemetry: Telemetry
-    redis: aioredis.Redis | None
+    redis: redisconn.RedisClient | None
     bus: EventBus
     scheduler: Scheduler
     router: QueueRouter
@@ -55,7 +54,7 @@ class Services:
         outbox.after_commit.append(lambda: router.kick(org))
 
 
-def build(settings: Settings, telemetry: Telemetry, redis: aioredis.Redis | None) -> Services:
+def build(settings: Settings, telemetry: Telemetry, redis: redisconn.RedisClient | None) -> Services:
     """Every long-lived helper of the process, wired; nothing runs until ``start``."""
     transport: Transport = (
         RedisTransport(redis, f"{settings.redis_prefix}:events") if redis is not None else LocalTransport()

@@ -26,6 +26,14 @@ latest view of the bucket, refilled to now (what other processes spent since
 is not in it). Without Redis the buckets live in an LRU of ``LOCAL_BUCKETS``
 callers (a caller pushed out starts full again); with Redis the same LRU holds
 each caller's latest view, and carries on from it while Redis does not answer.
+
+**Single Redis or Redis Cluster.** Every script and command here touches one
+key, passed in ``KEYS`` (never built inside a script), so each runs on the
+master owning that key's slot, and the same code serves both. While Redis is
+away (``redisconn.is_outage``) each falls back as said above, counted and logged
+by ``redisconn.fell_back``; any other failure (an error reply such as ``MOVED``
+from a cluster node reached by a plain client, ``WRONGTYPE``, ``NOSCRIPT``) is
+raised, never hidden behind a fallback.
 """
 
 from __future__ import annotations
@@ -40,10 +48,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import redis.asyncio as aioredis
 from cachetools import LRUCache
-from redis.exceptions import RedisError
 
+from switchboard import redisconn
 from switchboard.models import Invite, Message
 from switchboard.rules import budget
 from switchboard.rules.enums import SenderKind
@@ -89,7 +96,7 @@ CountSince = Callable[[Tenant, int, datetime], Awaitable[int]]
 class RateLimiter:
     """One per process and limit; ``name`` keys its Redis sets, ``count_since`` is its database fallback."""
 
-    def __init__(self, redis: aioredis.Redis | None, prefix: str, name: str, count_since: CountSince) -> None:
+    def __init__(self, redis: redisconn.RedisClient | None, prefix: str, name: str, count_since: CountSince) -> None:
         self.redis = redis
         self.prefix = prefix
         self.name = name
@@ -107,10 +114,12 @@ class RateLimiter:
             members = [f"{stamp}:{i}" for i in range(wanted)]
             try:
                 added = int(await self._script(keys=[key], args=[time.time(), WINDOW_SECONDS, limit, *members]))
-            except (RedisError, OSError) as exc:
+            except redisconn.ERRORS as exc:
+                if not redisconn.is_outage(exc):
+                    raise
                 # Counting in the database is still right for rows that reach
                 # it, only not atomic across processes; better than refusing all.
-                log.warning("%s limiter: redis unavailable (%s); counting in the database", self.name, exc)
+                redisconn.fell_back(f"{self.name} limit", log, exc, "counting in the database")
             else:
                 return Grant(count=added, key=key, members=members[:added])
         since = now - timedelta(seconds=WINDOW_SECONDS)
@@ -132,8 +141,11 @@ class RateLimiter:
             return
         try:
             await self.redis.zrem(grant.key, *unused)
-        except (RedisError, OSError) as exc:
-            log.warning("%s limiter: could not give slots back: %s", self.name, exc)
+        except redisconn.ERRORS as exc:
+            if not redisconn.is_outage(exc):
+                raise
+            # They expire with the window.
+            redisconn.fell_back(f"{self.name} release", log, exc, "slots come back when the window ends")
 
 
 async def _invites_since(tenant: Tenant, agent_id: int, since: datetime) -> int:
@@ -148,12 +160,12 @@ async def _visitor_messages_since(tenant: Tenant, visitor_id: int, since: dateti
     )
 
 
-def invite_limiter(redis: aioredis.Redis | None, prefix: str) -> RateLimiter:
+def invite_limiter(redis: redisconn.RedisClient | None, prefix: str) -> RateLimiter:
     """invitesPerAgentPerMinute: invites one agent sends."""
     return RateLimiter(redis, prefix, "invite-rate", _invites_since)
 
 
-def message_limiter(redis: aioredis.Redis | None, prefix: str) -> RateLimiter:
+def message_limiter(redis: redisconn.RedisClient | None, prefix: str) -> RateLimiter:
     """messagesPerVisitorPerMinute: messages one visitor sends."""
     return RateLimiter(redis, prefix, "message-rate", _visitor_messages_since)
 
@@ -168,8 +180,9 @@ class Throttle:
     from its front.
     """
 
-    def __init__(self, redis: aioredis.Redis | None, prefix: str, name: str, window_seconds: float) -> None:
+    def __init__(self, redis: redisconn.RedisClient | None, prefix: str, name: str, window_seconds: float) -> None:
         self.redis = redis
+        self.name = name
         self.prefix = f"{prefix}:{name}"
         self.window = window_seconds
         self._deadlines: OrderedDict[str, float] = OrderedDict()
@@ -179,9 +192,11 @@ class Throttle:
         if self.redis is not None:
             try:
                 return bool(await self.redis.set(f"{self.prefix}:{key}", 1, nx=True, px=int(self.window * 1000)))
-            except (RedisError, OSError) as exc:
+            except redisconn.ERRORS as exc:
+                if not redisconn.is_outage(exc):
+                    raise
                 # Throttled per process instead of refused: what it spares is noise, not state.
-                log.warning("throttle %s: redis unavailable (%s); throttling in this process", self.prefix, exc)
+                redisconn.fell_back(f"{self.name} throttle", log, exc, "throttling in this process")
         return self._go_here(key)
 
     def _go_here(self, key: str) -> bool:
@@ -228,7 +243,7 @@ LOCAL_BUCKETS = 100_000
 class QueryCostLimiter:
     """One per process: spends a caller's query-cost points, or says when to retry."""
 
-    def __init__(self, redis: aioredis.Redis | None, prefix: str) -> None:
+    def __init__(self, redis: redisconn.RedisClient | None, prefix: str) -> None:
         self.prefix = prefix
         self._script = redis.register_script(_SPEND) if redis is not None else None
         self._local: LRUCache[tuple[str, str], budget.Bucket] = LRUCache(maxsize=LOCAL_BUCKETS)
@@ -246,9 +261,11 @@ class QueryCostLimiter:
             key = self.key(org, sub)
             try:
                 spent, level = await self._script(keys=[key], args=[capacity, rate, cost])
-            except (RedisError, OSError) as exc:
+            except redisconn.ERRORS as exc:
+                if not redisconn.is_outage(exc):
+                    raise
                 # Each process limiting on its own is looser, not wrong; better than refusing all.
-                log.warning("query cost limiter: redis unavailable (%s); limiting in this process", exc)
+                redisconn.fell_back("query cost budget", log, exc, "limiting in this process")
             else:
                 self._local[caller] = budget.Bucket(float(level), now)
                 return _outcome(bool(int(spent)), float(level), capacity, rate, cost)
