@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -85,6 +86,9 @@ class Telemetry:
             f"Bytes of query text of the cached documents (at most {documents.CACHE_BYTES})",
             registry=self.registry,
         )
+        # Behind one port, ``switchboard serve --workers N`` answers from N processes; every
+        # per-process figure above needs the process it came from to be read (or summed) right.
+        self.process = Info("switchboard_process", "The server process that answered", registry=self.registry)
 
     @contextlib.contextmanager
     def open_websocket(self) -> Iterator[None]:
@@ -99,6 +103,7 @@ class Telemetry:
         entries, size = documents.cache_usage()
         self.document_cache_entries.set(entries)
         self.document_cache_bytes.set(size)
+        self.process.info({"pid": str(os.getpid())})
         return generate_latest(self.registry)
 
 
