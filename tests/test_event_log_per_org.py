@@ -338,7 +338,7 @@ async def test_a_cursor_taken_before_the_upgrade_replays_exactly_the_later_event
     finally:
         await db.close()
     EXECUTOR_CACHE.clear()
-    assert await db.migrate(settings) == ["0005_org_event_log"]
+    assert await db.migrate(settings) == ["0005_org_event_log", "0006_backfill_thread_assigned_at"]
     async with _bus_on(fresh_database) as bus:
         assert bus.watermarks == {"ma": 7, "mb": 7, "mz": 7}
         await _commit(bus, "ma", 10, n=2)
