@@ -160,6 +160,19 @@ def workdir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database of each kind, for tests that run the app's code in process."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'fresh.db'}"
+        return
+    name = servers.create_pg_database()
+    try:
+        yield servers.pg_database_url(name)
+    finally:
+        servers.drop_pg_database(name)
+
+
 @pytest_asyncio.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=30) as client:

@@ -8,7 +8,6 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -109,18 +108,6 @@ def _agent_pk(agent_id: str) -> int:
 
 
 # ---------------------------------------------------------------- the bus on each database, in process
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'bus.db'}"
-        return
-    name = servers.create_pg_database()
-    try:
-        yield servers.pg_database_url(name)
-    finally:
-        servers.drop_pg_database(name)
 
 
 async def test_commits_are_sequenced_in_order_and_rollbacks_publish_nothing(fresh_database: str) -> None:

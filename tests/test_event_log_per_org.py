@@ -14,9 +14,8 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -186,18 +185,6 @@ async def test_each_process_dispatches_every_organizations_events_once(org: Org,
 
 
 # ---------------------------------------------------------------- in process, on each database
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'orgs.db'}"
-        return
-    name = servers.create_pg_database()
-    try:
-        yield servers.pg_database_url(name)
-    finally:
-        servers.drop_pg_database(name)
 
 
 @contextlib.asynccontextmanager

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
@@ -15,21 +12,8 @@ from switchboard import db
 from switchboard.models import Organization, Queue, QueueEntry, Thread, Visitor
 from switchboard.rules.enums import QueueEntryStatus, ThreadStatus
 from switchboard.settings import Settings
-from tests import servers
 
 SECRET = "test-secret-" + "x" * 24
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'backfill.db'}"
-        return
-    name = servers.create_pg_database()
-    try:
-        yield servers.pg_database_url(name)
-    finally:
-        servers.drop_pg_database(name)
 
 
 async def _thread(org: Organization, queue: Queue, n: int, assigned: list[datetime | None]) -> Thread:
@@ -46,8 +30,8 @@ async def _thread(org: Organization, queue: Queue, n: int, assigned: list[dateti
     return thread
 
 
-async def test_assigned_at_is_taken_from_the_latest_queue_assignment(database: str) -> None:
-    settings = Settings(database_url=database, jwt_secret=SECRET)
+async def test_assigned_at_is_taken_from_the_latest_queue_assignment(fresh_database: str) -> None:
+    settings = Settings(database_url=fresh_database, jwt_secret=SECRET)
     EXECUTOR_CACHE.clear()
     async with TortoiseContext():
         await tortoise_migrate(config=db.tortoise_config(settings), target="models.0005_org_event_log")
