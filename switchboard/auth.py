@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from cachetools import LRUCache
 
 from switchboard.rules import ids
 from switchboard.rules.enums import Role
@@ -44,6 +45,16 @@ class Principal:
         return self.role is Role.ADMIN
 
 
+# Tokens verified recently, by (secret, token): a console polls with the same
+# token many times a second, and checking its signature and claims again costs
+# more than the rest of a trivial query's own work. Only successes are kept,
+# each until its ``exp``; a token that verified once keeps verifying until then
+# (nothing in it or its checks depends on anything else: ``iat``/``nbf`` only
+# move further into the past).
+VERIFIED_TOKENS = 4096
+_verified: LRUCache[tuple[str, str], Principal] = LRUCache(maxsize=VERIFIED_TOKENS)
+
+
 def max_ttl(role: Role) -> int:
     """The longest lifetime, in seconds, a token of ``role`` may have."""
     return MAX_VISITOR_TTL_SECONDS if role is Role.VISITOR else MAX_TTL_SECONDS
@@ -71,7 +82,20 @@ def issue(
 
 
 def verify(secret: str, token: str) -> Principal:
-    """The principal of a token, or ``AuthError`` saying why not."""
+    """The principal of a token, or ``AuthError`` saying why not (a token that verified is remembered until ``exp``)."""
+    key = (secret, token)
+    known = _verified.get(key)
+    if known is not None:
+        # PyJWT's own test: expired once ``int(exp) <= now``.
+        if time.time() < int(known.expires_at):
+            return known
+        _verified.pop(key, None)
+    principal = _verify(secret, token)
+    _verified[key] = principal
+    return principal
+
+
+def _verify(secret: str, token: str) -> Principal:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "org", "role", "exp"]})
     except jwt.ExpiredSignatureError as exc:

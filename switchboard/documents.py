@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from cachetools import LRUCache
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, GraphQLSyntaxError, parse, specified_rules, validate
@@ -55,6 +56,9 @@ class _Entry:
     size: int
     rules: Rules | None = None
     errors: tuple[GraphQLError, ...] = ()
+    # What else depends on the document's text alone (and the request values in
+    # its key): the limits' measure per operation and variables (see ``memo``).
+    memo: dict[Any, Any] = field(default_factory=dict)
 
 
 def _entry_size(entry: _Entry) -> int:
@@ -94,6 +98,19 @@ def _remember(source: str, document: DocumentNode) -> None:
 def _entry(source: str | None, document: DocumentNode) -> _Entry | None:
     entry = _cache.get(source) if source is not None else None
     return entry if entry is not None and entry.document is document else None
+
+
+def memo(source: str | None, document: DocumentNode) -> dict[Any, Any] | None:
+    """The cached document's own dictionary of derived values (None when the document is not cached).
+
+    Its size is the caller's to bound (``MAX_MEMO``): it goes when the document does.
+    """
+    entry = _entry(source, document)
+    return entry.memo if entry is not None else None
+
+
+# The most derived values kept per cached document (one per operation and variables' values).
+MAX_MEMO = 32
 
 
 def standard_errors(

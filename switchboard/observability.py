@@ -50,6 +50,10 @@ class Telemetry:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(RedisFallbacks())
+        # Each metric's child per label values (``child``): prometheus_client's ``labels`` checks the
+        # values and takes a lock on every call, a few times per request. Every label has few values
+        # (methods, routes, statuses, operation types, root fields of the schema or "other").
+        self._children: dict[tuple[Any, ...], Any] = {}
         self.http_requests = Counter(
             "switchboard_http_requests_total", "HTTP requests", ["method", "path", "status"], registry=self.registry
         )
@@ -89,6 +93,14 @@ class Telemetry:
         # Behind one port, ``switchboard serve --workers N`` answers from N processes; every
         # per-process figure above needs the process it came from to be read (or summed) right.
         self.process = Info("switchboard_process", "The server process that answered", registry=self.registry)
+
+    def child(self, metric: Any, *values: str) -> Any:
+        """``metric.labels(*values)``, looked up once per label values."""
+        key = (id(metric), *values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*values)
+        return found
 
     @contextlib.contextmanager
     def open_websocket(self) -> Iterator[None]:
@@ -138,8 +150,9 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             method_label = method if method in METHODS else OTHER
-            self.telemetry.http_requests.labels(method_label, route, str(status)).inc()
-            self.telemetry.http_latency.labels(route).observe(time.perf_counter() - started)
+            telemetry = self.telemetry
+            telemetry.child(telemetry.http_requests, method_label, route, str(status)).inc()
+            telemetry.child(telemetry.http_latency, route).observe(time.perf_counter() - started)
 
 
 class OperationLog(SchemaExtension):
@@ -158,10 +171,10 @@ class OperationLog(SchemaExtension):
         errors = len(ec.result.errors or []) if ec.result is not None else len(ec.pre_execution_errors or [])
         telemetry: Telemetry | None = _telemetry(ec.context)
         if telemetry is not None and op_type != "subscription":
-            telemetry.operations.labels(op_type, field).inc()
-            telemetry.operation_latency.labels(op_type).observe(elapsed)
+            telemetry.child(telemetry.operations, op_type, field).inc()
+            telemetry.child(telemetry.operation_latency, op_type).observe(elapsed)
             if errors:
-                telemetry.operation_errors.labels(op_type).inc()
+                telemetry.child(telemetry.operation_errors, op_type).inc()
         # logfmt: one greppable line per operation; the name is the client's, so only a GraphQL name is written.
         name = ec.operation_name or "anonymous"
         name = name if _NAME.fullmatch(name) else "invalid"

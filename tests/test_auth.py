@@ -92,6 +92,17 @@ async def test_http_refuses_forged_expired_and_malformed_tokens(org: Org) -> Non
     _unauthenticated(response.json())
 
 
+async def test_http_token_accepted_until_exp_then_refused(org: Org) -> None:
+    # Verified tokens are remembered per process: never past their exp.
+    exp = int(time.time()) + 2
+    token = _sign(_claims(org, exp=exp))
+    for _ in range(3):
+        assert (await org.data(VIEWER, token=token))["viewer"]["role"] == "admin"
+    await asyncio.sleep(max(0.0, exp - time.time()) + 0.2)
+    for _ in range(2):
+        assert "expired" in _unauthenticated(await org.gql(VIEWER, token=token))
+
+
 async def test_tokens_valid_up_to_the_limit_are_accepted(org: Org) -> None:
     now = int(time.time())
     admin = _sign(_claims(org, iat=now, exp=now + 30 * DAY))

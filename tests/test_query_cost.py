@@ -199,6 +199,21 @@ async def test_every_response_carries_its_cost(org: Org) -> None:
     assert body["extensions"]["cost"] == {"requestedQueryCost": 5 * 10_100}
 
 
+async def test_the_same_document_costs_what_its_variables_ask_each_time(org: Org) -> None:
+    # The estimate of a document is remembered per operation and variables' values: a
+    # cached one must never answer for other values (null is no page size: 20).
+    token = org.token("admin", sub="cost-variables")
+    paged = "query($n: Int = 3) { threads(first: $n) { totalCount } }"
+    for n, expected in ((5, 5), (50, 50), (5, 5), (None, 20), (100, 100)):
+        body = await post(org, paged, token, variables={"n": n})
+        assert body["extensions"]["cost"]["requestedQueryCost"] == expected, (n, body)
+    assert (await post(org, paged, token))["extensions"]["cost"]["requestedQueryCost"] == 3
+    two = "query A($n: Int) { threads(first: $n) { totalCount } } query B { threads(first: 9) { totalCount } }"
+    for name, expected in (("A", 4), ("B", 9), ("A", 4)):
+        body = await post(org, two, token, variables={"n": 4}, operationName=name)
+        assert body["extensions"]["cost"]["requestedQueryCost"] == expected, (name, body)
+
+
 async def until(check: Any, what: str) -> Any:
     """Poll ``check`` until it returns something true (an event reaching another process)."""
     for _ in range(200):

@@ -33,7 +33,7 @@ from strawberry.types import ExecutionContext
 
 from switchboard.documents import LIMIT_EXCEEDED, is_large
 from switchboard.graphql.context import Context
-from switchboard.graphql.limits import limit_errors, measure_request, operations, request_errors
+from switchboard.graphql.limits import limit_errors, measure_cached, measure_request, operations, request_errors
 from switchboard.redisconn import ERRORS as REDIS_ERRORS
 from switchboard.rules import budget
 from switchboard.rules.enums import ErrorCode
@@ -93,8 +93,10 @@ class QueryCost(SchemaExtension):
         queue_count: int | None,
         large: bool,
     ) -> tuple[Any, bool]:
-        args = (ec.schema._schema, document, operation, ec.variables, queue_count)
-        return await asyncio.to_thread(measure_request, *args) if large else measure_request(*args)
+        if large:  # never cached (documents.py): measured off the event loop
+            args = (ec.schema._schema, document, operation, ec.variables, queue_count)
+            return await asyncio.to_thread(measure_request, *args)
+        return measure_cached(ec.schema._schema, ec.query, document, operation, ec.variables, queue_count)
 
     async def _charge(self, context: Context, cost: int, operation: OperationDefinitionNode) -> list[GraphQLError]:
         services, principal = context.services, context.principal

@@ -72,7 +72,7 @@ from graphql import (
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 from strawberry.types import ExecutionContext
 
-from switchboard.documents import OPERATION_RESOLUTION_FAILED, standard_errors
+from switchboard.documents import MAX_MEMO, OPERATION_RESOLUTION_FAILED, memo, standard_errors
 from switchboard.rules import enums
 from switchboard.rules.caps import MAX_ACTIVE_COLLABORATORS, MAX_LISTED_COLLABORATORS, MAX_PENDING_INVITES
 from switchboard.rules.invites import MAX_INVITEES
@@ -287,6 +287,43 @@ def measure_request(
     walker = _Walker(schema, fragments, _variable_values(operation, variables), queue_count)
     measure = walker.selection_set(operation.selection_set, root)
     return measure, walker.needs_queue_count
+
+
+def measure_cached(
+    schema: GraphQLSchema,
+    source: str | None,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None,
+    queue_count: int | None,
+) -> tuple[Measure, bool]:
+    """``measure_request``, computed once per cached document, operation, variables' values and queue count.
+
+    A request whose variables include a list (``nodes(ids: $ids)``) is measured each time.
+    """
+    values = memo(source, document)
+    key = _measure_key(operation, variables, queue_count) if values is not None else None
+    if values is None or key is None:
+        return measure_request(schema, document, operation, variables, queue_count)
+    found = values.get(key)
+    if found is None:
+        found = measure_request(schema, document, operation, variables, queue_count)
+        if len(values) >= MAX_MEMO:
+            values.clear()
+        values[key] = found
+    return found  # type: ignore[no-any-return]
+
+
+def _measure_key(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any] | None, queue_count: int | None
+) -> tuple[Any, ...] | None:
+    """What the measure of ``operation`` depends on besides the document; None when not simply hashable."""
+    values = _variable_values(operation, variables)
+    # The type is part of the key: True == 1, but ``first: true`` counts as no page size.
+    items = tuple(sorted((name, type(value), value) for name, value in values.items()))
+    if any(not (value is None or isinstance(value, int)) for _, _, value in items):
+        return None
+    return ("measure", id(operation), queue_count, items)
 
 
 def operations(document: DocumentNode, name: str | None) -> Iterator[OperationDefinitionNode]:
