@@ -41,7 +41,7 @@ from tests import (
 )
 from tests.collab_support import active_thread, invite, pk_of
 from tests.conftest import Org
-from tests.conversation_support import CONVERSATION, active, listening, typing
+from tests.conversation_support import CONVERSATION, active, listening, typing, typing_ready
 from tests.hostile_support import ServerLogs, scrape
 
 PORTS = (7101, 7102, 7103)
@@ -173,7 +173,8 @@ async def test_a_moved_shard_is_followed_to_its_new_master(org: Org, cluster: Re
         client = await org.ws(ann.token, server=1)
         try:
             sub = await client.subscribe(CONVERSATION, {"t": conv.thread_id})
-            await listening()
+            await listening(sub)
+            await typing_ready()
             response = await typing(org, conv.visitor_token, conv.thread_id, server=0)
             assert response["data"]["setTyping"]["ok"] is True, response
             event = (await sub.next(10))["conversationEvents"]
