@@ -12,10 +12,13 @@ import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from tortoise.queryset import QuerySet
+
 from switchboard import models as m
 from switchboard.events.codec import BusEvent
 from switchboard.events.snapshots import restore
 from switchboard.events.types import InviteChanged, MessagePosted, PlaceEvent, ThreadEvent
+from switchboard.services.prepared import Prepared
 from switchboard.services.tenancy import Tenant
 
 ROWS_KEPT = 1024
@@ -66,15 +69,23 @@ async def load(committed: BusEvent) -> Rows:
     return rows
 
 
+def _message_query(org: str, pk: int) -> QuerySet[m.Message]:
+    return (
+        Tenant(org)
+        .q(m.Message)
+        .filter(id=pk)
+        .select_related("thread", "visitor", "org", "author", "thread__primary_agent")
+    )
+
+
+# Every process reads each message's rows: the join's SQL is built once.
+_MESSAGE = Prepared(m.Message, _message_query)
+
+
 async def _message_rows(tenant: Tenant, event: MessagePosted, rows: Rows) -> None:
     """The message with its thread, visitor, organization (serviceName), author and the thread's primary:
     one statement, where a second one for the agents would cost a round trip per process and message."""
-    message = (
-        await tenant.q(m.Message)
-        .filter(id=event.message_id)
-        .select_related("thread", "visitor", "org", "author", "thread__primary_agent")
-        .first()
-    )
+    message = await _MESSAGE.first(tenant.org, event.message_id)
     if message is None:
         rows.thread = await tenant.get(m.Thread, event.thread_id)
         return

@@ -20,6 +20,7 @@ from switchboard.models import Collaborator, Invite, Organization, QueueEntry, T
 from switchboard.rules.caps import CollaboratorLimits
 from switchboard.rules.enums import QueueEntryStatus
 from switchboard.rules.policy import Scope
+from switchboard.services.prepared import Prepared
 
 M = TypeVar("M", bound=Model)
 
@@ -34,10 +35,7 @@ class Tenant:
         return model.filter(org_id=self.org)
 
     async def get(self, model: type[M], pk: int, *, for_update: bool = False) -> M | None:
-        qs = self.q(model).filter(id=pk)
-        if for_update:
-            qs = qs.select_for_update()
-        return await qs.first()
+        return await _by_pk(model, for_update).first(self.org, pk)
 
     async def many(self, model: type[M], pks: Iterable[int]) -> dict[int, M]:
         keys = list(set(pks))
@@ -97,3 +95,19 @@ def _q(lookup: str, value: Any) -> Q:
 
 def limits_of(org: Organization) -> CollaboratorLimits:
     return CollaboratorLimits(org.collaborator_limit_normal, org.collaborator_limit_vip, org.collaborator_limit_urgent)
+
+
+# ``Tenant.get``'s reads, their SQL built once per process (the hottest reads there are).
+_GETS: dict[tuple[type[Model], bool], Prepared[Any]] = {}
+
+
+def _by_pk(model: type[M], for_update: bool) -> Prepared[M]:
+    prepared = _GETS.get((model, for_update))
+    if prepared is None:
+
+        def build(org: str, pk: int) -> QuerySet[M]:
+            qs = Tenant(org).q(model).filter(id=pk)
+            return qs.select_for_update() if for_update else qs
+
+        prepared = _GETS[(model, for_update)] = Prepared(model, build, for_update=for_update)
+    return prepared
