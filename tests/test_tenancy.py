@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests import dbcheck
+from tests.collab_support import active_thread
 from tests.conftest import Org
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
@@ -95,3 +96,20 @@ async def test_same_names_and_external_ids_are_separate_per_organization(org: Or
     assert other["settings"]["collaboratorLimitNormal"] == 3
     assert await dbcheck.count(org.stack, "visitor", org.id) == 1
     assert await dbcheck.count(org.stack, "visitor", other_org.id) == 1
+
+
+async def test_lists_of_the_same_shape_in_two_organizations_show_each_its_own(org: Org, other_org: Org) -> None:
+    # A thread list's collaborators are read by a statement made once per shape and reused with
+    # each request's organization and threads: the second organization must see its own rows.
+    names = {}
+    for tenant, name in ((org, "Ann"), (other_org, "Bob")):
+        await active_thread(tenant, await tenant.create_agent(name))
+        names[tenant.id] = name
+    query = "{ threads(first: 5) { edges { node { primaryAgent { name } collaborators { agent { name } } } } } }"
+    for _ in range(2):
+        for tenant in (org, other_org):
+            for server in (0, 1) if tenant.stack.name == "postgres" else (0,):
+                [edge] = (await tenant.data(query, server=server))["threads"]["edges"]
+                node = edge["node"]
+                assert node["primaryAgent"] == {"name": names[tenant.id]}, (tenant.id, node)
+                assert node["collaborators"] == [{"agent": {"name": names[tenant.id]}}], (tenant.id, node)

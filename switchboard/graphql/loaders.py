@@ -23,6 +23,7 @@ from switchboard.services.estimates import queues_figures, wait_bases
 from switchboard.services.messages import message_counts, thread_pages, unread_counts
 from switchboard.services.pagination import Count, KeysetPage, keyset_pages
 from switchboard.services.queueing import waiting_orders
+from switchboard.services.statements import select_by_keys
 from switchboard.services.tenancy import Tenant
 
 M = TypeVar("M", bound=Model)
@@ -59,8 +60,13 @@ def _by_pk(tenant: Tenant, model: type[M]) -> DataLoader[int, M | None]:
 def _grouped(
     tenant: Tenant, model: type[M], column: str, order: str = "id", **filters: Any
 ) -> DataLoader[int, list[M]]:
+    shape = ("grouped", model, column, order, tuple(sorted(filters.items())))
+
+    def make(org: str, wanted: list[int]) -> QuerySet[M]:
+        return Tenant(org).q(model).filter(**{f"{column}__in": wanted}, **filters).order_by(order)
+
     async def load(keys: Sequence[int]) -> list[list[M]]:
-        rows = await tenant.q(model).filter(**{f"{column}__in": list(set(keys))}, **filters).order_by(order)
+        rows: list[M] = await select_by_keys(shape, make, tenant.org, list(set(keys)))
         groups: dict[int, list[M]] = defaultdict(list)
         for row in rows:
             groups[getattr(row, column)].append(row)
