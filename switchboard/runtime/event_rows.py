@@ -18,7 +18,7 @@ from switchboard import models as m
 from switchboard.events.codec import BusEvent
 from switchboard.events.snapshots import restore
 from switchboard.events.types import InviteChanged, MessagePosted, PlaceEvent, ThreadEvent
-from switchboard.services.prepared import Prepared
+from switchboard.services.statements import select_one
 from switchboard.services.tenancy import Tenant
 
 ROWS_KEPT = 1024
@@ -69,23 +69,16 @@ async def load(committed: BusEvent) -> Rows:
     return rows
 
 
-def _message_query(org: str, pk: int) -> QuerySet[m.Message]:
-    return (
-        Tenant(org)
-        .q(m.Message)
-        .filter(id=pk)
-        .select_related("thread", "visitor", "org", "author", "thread__primary_agent")
-    )
-
-
-# Every process reads each message's rows: the join's SQL is built once.
-_MESSAGE = Prepared(m.Message, _message_query)
+def _message_query(org: str, keys: list[int]) -> QuerySet[m.Message]:
+    related = ("thread", "visitor", "org", "author", "thread__primary_agent")
+    return Tenant(org).q(m.Message).filter(id=keys[0]).select_related(*related)
 
 
 async def _message_rows(tenant: Tenant, event: MessagePosted, rows: Rows) -> None:
     """The message with its thread, visitor, organization (serviceName), author and the thread's primary:
     one statement, where a second one for the agents would cost a round trip per process and message."""
-    message = await _MESSAGE.first(tenant.org, event.message_id)
+    # Every process reads every message's rows: the join's SQL is made once (``select_one``).
+    message: m.Message | None = await select_one("message rows", _message_query, tenant.org, event.message_id)
     if message is None:
         rows.thread = await tenant.get(m.Thread, event.thread_id)
         return
