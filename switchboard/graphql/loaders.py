@@ -284,34 +284,46 @@ def _organization(tenant: Tenant) -> DataLoader[str, m.Organization]:
 class Loaders:
     """One set per request (and per subscription event): caches never outlive it."""
 
+    # Each loader is made when first used (``__getattr__``): an event rendered for a subscriber (fresh
+    # loaders primed with its rows) uses a few of these, and making them all was most of its cost.
+    agent: DataLoader[int, m.Agent | None]
+    # Agents shown in lists (prefetched by thread lists); ``agent`` stays the one the policy reads.
+    agent_card: DataLoader[int, dict[str, Any] | None]
+    visitor: DataLoader[int, m.Visitor | None]
+    thread: DataLoader[int, m.Thread | None]
+    collaborator: DataLoader[int, m.Collaborator | None]
+    invite: DataLoader[int, m.Invite | None]
+    queue: DataLoader[int, m.Queue | None]
+    queue_entry: DataLoader[int, m.QueueEntry | None]
+    active_collaborators: DataLoader[int, list[m.Collaborator]]
+    all_collaborators: DataLoader[int, list[m.Collaborator]]
+    entries_by_thread: DataLoader[int, list[m.QueueEntry]]
+    invites_by_thread: DataLoader[tuple[int, tuple[str, ...]], list[m.Invite]]
+    organization: DataLoader[str, m.Organization]
+    message: DataLoader[int, m.Message | None]
+    unread: DataLoader[tuple[int, int], int]
+    message_counts: DataLoader[tuple[int, Visibilities], int]
+    message_pages: DataLoader[tuple[int, Visibilities, KeysetRequest], KeysetPage[m.Message]]
+    # Queue id -> ids of its WAITING entries in queue order (positions of a whole page from one query).
+    queue_order: DataLoader[int, Any]
+    # Queue id -> WaitBasis of its estimates.
+    queue_wait_basis: DataLoader[int, Any]
+    entry_pages: DataLoader[EntryPageKey, KeysetPage[m.QueueEntry]]
+    visitor_threads: DataLoader[VisitorPageKey, KeysetPage[m.Thread]]
+    # Queue id -> QueueFigures (Queue.stats) of every queue of a list from the same three queries.
+    queue_figures: DataLoader[int, Any]
+
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
-        self.agent = _by_pk(tenant, m.Agent)
-        # Agents shown in lists (prefetched by thread lists); ``agent`` stays the one the policy reads.
-        self.agent_card = _agent_cards(tenant)
-        self.visitor = _by_pk(tenant, m.Visitor)
-        self.thread = _by_pk(tenant, m.Thread)
-        self.collaborator = _by_pk(tenant, m.Collaborator)
-        self.invite = _by_pk(tenant, m.Invite)
-        self.queue = _by_pk(tenant, m.Queue)
-        self.queue_entry = _by_pk(tenant, m.QueueEntry)
-        self.active_collaborators = _grouped(tenant, m.Collaborator, "thread_id", active=True)
-        self.all_collaborators = _grouped(tenant, m.Collaborator, "thread_id")
-        self.entries_by_thread = _grouped(tenant, m.QueueEntry, "thread_id", order="enqueued_at")
-        self.invites_by_thread = _invites_by_thread(tenant)
-        self.organization = _organization(tenant)
-        self.message = _by_pk(tenant, m.Message)
-        self.unread = _unread(tenant)
-        self.message_counts = _message_counts(tenant)
-        self.message_pages = _message_pages(tenant, self.message_counts)
-        # Queue id -> ids of its WAITING entries in queue order (positions of a whole page from one query).
-        self.queue_order = _per_queue(tenant, self, _queue_orders)
-        # Queue id -> WaitBasis of its estimates.
-        self.queue_wait_basis = _per_queue(tenant, self, _queue_bases)
-        self.entry_pages = _entry_pages(tenant)
-        self.visitor_threads = _visitor_threads(tenant)
-        # Queue id -> QueueFigures (Queue.stats) of every queue of a list from the same three queries.
-        self.queue_figures = _per_queue(tenant, self, _queue_figures)
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for a loader not made yet: it is made and kept on the instance.
+        make = _MAKERS.get(name)
+        if make is None:
+            raise AttributeError(name)
+        loader = make(self)
+        setattr(self, name, loader)
+        return loader
 
     def primed(self, rows: Rows) -> Loaders:
         """These loaders, seeded with an event's rows (``runtime.event_rows``): priming costs no query."""
@@ -343,3 +355,29 @@ class Loaders:
             "Message": self.message,
         }
         return loaders[type_name]
+
+
+_MAKERS: dict[str, Callable[[Loaders], DataLoader[Any, Any]]] = {
+    "agent": lambda ls: _by_pk(ls.tenant, m.Agent),
+    "agent_card": lambda ls: _agent_cards(ls.tenant),
+    "visitor": lambda ls: _by_pk(ls.tenant, m.Visitor),
+    "thread": lambda ls: _by_pk(ls.tenant, m.Thread),
+    "collaborator": lambda ls: _by_pk(ls.tenant, m.Collaborator),
+    "invite": lambda ls: _by_pk(ls.tenant, m.Invite),
+    "queue": lambda ls: _by_pk(ls.tenant, m.Queue),
+    "queue_entry": lambda ls: _by_pk(ls.tenant, m.QueueEntry),
+    "active_collaborators": lambda ls: _grouped(ls.tenant, m.Collaborator, "thread_id", active=True),
+    "all_collaborators": lambda ls: _grouped(ls.tenant, m.Collaborator, "thread_id"),
+    "entries_by_thread": lambda ls: _grouped(ls.tenant, m.QueueEntry, "thread_id", order="enqueued_at"),
+    "invites_by_thread": lambda ls: _invites_by_thread(ls.tenant),
+    "organization": lambda ls: _organization(ls.tenant),
+    "message": lambda ls: _by_pk(ls.tenant, m.Message),
+    "unread": lambda ls: _unread(ls.tenant),
+    "message_counts": lambda ls: _message_counts(ls.tenant),
+    "message_pages": lambda ls: _message_pages(ls.tenant, ls.message_counts),
+    "queue_order": lambda ls: _per_queue(ls.tenant, ls, _queue_orders),
+    "queue_wait_basis": lambda ls: _per_queue(ls.tenant, ls, _queue_bases),
+    "entry_pages": lambda ls: _entry_pages(ls.tenant),
+    "visitor_threads": lambda ls: _visitor_threads(ls.tenant),
+    "queue_figures": lambda ls: _per_queue(ls.tenant, ls, _queue_figures),
+}

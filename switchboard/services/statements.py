@@ -7,8 +7,8 @@ more than half. Here the queryset is still made by the caller for every call
 (through ``Tenant.q``: its tenant filter and its connection, a transaction's when
 there is one), but its SQL is built once per (shape, number of keys, dialect)
 and only the parameters change: the keys go where the ORM put them (found by
-building it once with stand-in keys). Rows become Models through the Model's
-own ``_init_from_db``, as tortoise's executor makes them for a plain SELECT.
+building it once with stand-in keys). Rows become Models through tortoise's own
+executor, as the queryset would make them (``select_related`` joins included).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ MAX_KEYS = 128
 # The organization a statement is built with: no organization has this id (NUL is refused).
 _ORG = "\x00organization"
 Make = Callable[[str, list[int]], QuerySet[Any]]
-# (shape, number of keys, dialect) -> (SQL, parameters, where the organization goes, where each key goes);
-# bounded by the shapes in the code times MAX_KEYS.
-_Built = tuple[str, list[Any], list[int], list[int]]
+# (shape, number of keys, dialect) -> (SQL, parameters, where the organization goes, where each key goes,
+# the executor's layout of select_related columns); bounded by the shapes in the code times MAX_KEYS.
+_Built = tuple[str, list[Any], list[int], list[int], Any]
 _built: dict[tuple[Hashable, int, str], _Built | None] = {}
 
 
@@ -50,7 +50,7 @@ def _build(make: Make, n: int) -> _Built | None:
         if len(found) != 1:
             return None  # not a shape this can reuse: the ORM runs it every time
         keys.append(found[0])
-    return (sql, params, orgs, keys) if orgs else None
+    return (sql, params, orgs, keys, qs._select_related_idx) if orgs else None
 
 
 async def select_by_keys(shape: Hashable, make: Make, org: str, keys: Sequence[int]) -> list[M]:
@@ -70,11 +70,17 @@ async def select_by_keys(shape: Hashable, make: Make, org: str, keys: Sequence[i
     built = _built[key]
     if built is None:
         return list(await qs)
-    sql, template, orgs, positions = built
+    sql, template, orgs, positions, related = built
     params = list(template)
     for position in orgs:
         params[position] = org
     for position, value in zip(positions, keys, strict=True):
         params[position] = value
-    model = qs.model
-    return [model._init_from_db(**row) for row in await db.execute_query_dict(sql, params)]
+    executor = db.executor_class(model=qs.model, db=db, select_related_idx=related)
+    return list(await executor.execute_select(sql, params))
+
+
+async def select_one(shape: Hashable, make: Make, org: str, pk: int) -> Any:
+    """The Model of ``make(org, [pk])`` or None (a lookup by primary key, joins included), as ``select_by_keys``."""
+    rows: list[Model] = await select_by_keys(shape, make, org, [pk])
+    return rows[0] if rows else None
