@@ -12,6 +12,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from switchboard.rules.pagination import KeysetRequest, SortKey
+from switchboard.services.statements import parameterized_sql
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -133,16 +134,6 @@ def keyset_list(items: list[T], request: KeysetRequest, sort: SortKey) -> Keyset
         return total
 
     return _assemble(window[: request.size + 1], request, sort.values, count)
-
-
-def parameterized_sql(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
-    """``qs`` as SQL with placeholders, and its parameters as the ORM converts them, to run inside a larger
-    statement. Not ``sql(params_inline=True)``: that leaves a subquery's placeholders unfilled, and spells
-    times unlike SQLite stores them."""
-    qs._choose_db_if_not_chosen()
-    qs._make_query()
-    sql, params = qs.query.get_parameterized_sql()
-    return sql, list(params)
 
 
 async def keyset_pages(

@@ -37,12 +37,19 @@ def _stand_ins(n: int) -> list[int]:
     return [-1 - i for i in range(n)]
 
 
-def _build(make: Make, n: int) -> _Built | None:
-    qs = make(_ORG, _stand_ins(n))
+def parameterized_sql(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
+    """``qs`` as SQL with placeholders, and its parameters as the ORM converts them, to run inside a larger
+    statement. Not ``sql(params_inline=True)``: that leaves a subquery's placeholders unfilled, and spells
+    times unlike SQLite stores them."""
     qs._choose_db_if_not_chosen()
     qs._make_query()
-    sql, made = qs.query.get_parameterized_sql()
-    params = list(made)
+    sql, params = qs.query.get_parameterized_sql()
+    return sql, list(params)
+
+
+def _build(make: Make, n: int) -> _Built | None:
+    qs = make(_ORG, _stand_ins(n))
+    sql, params = parameterized_sql(qs)
     orgs = [i for i, value in enumerate(params) if value == _ORG]
     keys = []
     for stand_in in _stand_ins(n):
