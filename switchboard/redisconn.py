@@ -9,7 +9,7 @@ database other than 0 on a cluster, scripting refused, a wrong password) stops
 start-up with one clear line instead of surfacing later, request by request.
 
 **Outage or misconfiguration.** Once running, every user of Redis tells two
-kinds of failure apart with ``is_outage``:
+kinds of failure apart with ``OUTAGES`` (``is_outage``):
 
 - Redis unreachable, hanging or failing over (connection refused or reset,
   timeouts, ``CLUSTERDOWN``, ``TRYAGAIN``, a slot not covered yet): an outage.
