@@ -49,16 +49,17 @@ log = logging.getLogger(__name__)
 RedisClient: TypeAlias = aioredis.Redis | RedisCluster
 TIMEOUT_SECONDS = 2.0
 CLUSTER_RETRIES = 1
-# Failures that mean "Redis is not answering (now)", not "Redis is used wrongly".
-OUTAGES: tuple[type[BaseException], ...] = (
+# Redis's own exceptions that mean "Redis is not answering (now)", not "Redis is used wrongly"
+# (also what ``outages`` tells a Redis failure by).
+AWAY: tuple[type[BaseException], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
     ClusterError,
     TryAgainError,
     SlotNotCoveredError,
-    OSError,
-    TimeoutError,
 )
+# ... and the socket's, from a client of Redis.
+OUTAGES: tuple[type[BaseException], ...] = (*AWAY, OSError, TimeoutError)
 # Every failure a Redis command can raise: an outage (above) or an error reply or misuse (raised).
 ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError, TimeoutError)
 # What fell back to a degraded mode since the process started, by what (see ``fell_back``).
