@@ -12,7 +12,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from switchboard.rules.pagination import KeysetRequest, SortKey
-from switchboard.services.statements import parameterized_sql
+from switchboard.services.statements import models_of, parameterized_sql
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -162,8 +162,7 @@ async def keyset_pages(
         )
         inner, params = parameterized_sql(ranked)
         sql = f"SELECT * FROM ({inner}) AS ranked WHERE ranked.window_rank <= {size + 1} ORDER BY ranked.window_rank"
-        db = ranked._db
-        found: list[M] = await db.executor_class(model=qs.model, db=db).execute_select(sql, params)
+        found: list[M] = await models_of(ranked, sql, params)
         for row in found:  # each list's rows in window (reading) order
             fetched[getattr(row, partition)].append(row)
     return {part: _assemble(rows, request, _key_of(key), count(part)) for part, rows in fetched.items()}

@@ -47,6 +47,15 @@ def parameterized_sql(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
+async def models_of(qs: QuerySet[Any], sql: str, params: list[Any], related: Any = None) -> list[Any]:
+    """The rows of ``sql`` (``qs``'s columns, ``select_related`` joins as laid out by ``related``) as ``qs``'s
+    Models, made by tortoise's own executor on ``qs``'s connection (as awaiting ``qs`` would)."""
+    qs._choose_db_if_not_chosen()
+    db = qs._db
+    executor = db.executor_class(model=qs.model, db=db, select_related_idx=related)
+    return list(await executor.execute_select(sql, params))
+
+
 def _build(make: Make, n: int) -> _Built | None:
     qs = make(_ORG, _stand_ins(n))
     sql, params = parameterized_sql(qs)
@@ -83,8 +92,7 @@ async def select_by_keys(shape: Hashable, make: Make, org: str, keys: Sequence[i
         params[position] = org
     for position, value in zip(positions, keys, strict=True):
         params[position] = value
-    executor = db.executor_class(model=qs.model, db=db, select_related_idx=related)
-    return list(await executor.execute_select(sql, params))
+    return await models_of(qs, sql, params, related)
 
 
 async def select_one(shape: Hashable, make: Make, org: str, pk: int) -> Any:
