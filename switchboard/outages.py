@@ -13,10 +13,9 @@ import socket
 import sys
 
 from asyncpg.exceptions import InterfaceError, OperatorInterventionError, PostgresConnectionError
-from redis.exceptions import ClusterError, SlotNotCoveredError, TryAgainError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from tortoise.exceptions import DBConnectionError
+
+from switchboard import redisconn
 
 DATABASE = "the database"
 REDIS = "Redis"
@@ -26,8 +25,8 @@ _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.EN
 
 
 def _one(exc: BaseException) -> str | None:
-    # A cluster failing over (CLUSTERDOWN, TRYAGAIN, retries exhausted, a slot not covered yet) is away for now.
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError | ClusterError | TryAgainError | SlotNotCoveredError):
+    # Connection, timeout, or a cluster failing over (CLUSTERDOWN, TRYAGAIN, a slot not covered yet): away for now.
+    if isinstance(exc, redisconn.AWAY):
         return REDIS
     # OperatorIntervention: shutting down, starting up, or our statement timeout cancelling a query.
     if isinstance(exc, PostgresConnectionError | OperatorInterventionError | DBConnectionError):

@@ -9,7 +9,7 @@ database other than 0 on a cluster, scripting refused, a wrong password) stops
 start-up with one clear line instead of surfacing later, request by request.
 
 **Outage or misconfiguration.** Once running, every user of Redis tells two
-kinds of failure apart with ``is_outage``:
+kinds of failure apart with ``OUTAGES`` (``is_outage``):
 
 - Redis unreachable, hanging or failing over (connection refused or reset,
   timeouts, ``CLUSTERDOWN``, ``TRYAGAIN``, a slot not covered yet): an outage.
@@ -49,16 +49,17 @@ log = logging.getLogger(__name__)
 RedisClient: TypeAlias = aioredis.Redis | RedisCluster
 TIMEOUT_SECONDS = 2.0
 CLUSTER_RETRIES = 1
-# Failures that mean "Redis is not answering (now)", not "Redis is used wrongly".
-OUTAGES: tuple[type[BaseException], ...] = (
+# Redis's own exceptions that mean "Redis is not answering (now)", not "Redis is used wrongly"
+# (also what ``outages`` tells a Redis failure by).
+AWAY: tuple[type[BaseException], ...] = (
     RedisConnectionError,
     RedisTimeoutError,
     ClusterError,
     TryAgainError,
     SlotNotCoveredError,
-    OSError,
-    TimeoutError,
 )
+# ... and the socket's, from a client of Redis.
+OUTAGES: tuple[type[BaseException], ...] = (*AWAY, OSError, TimeoutError)
 # Every failure a Redis command can raise: an outage (above) or an error reply or misuse (raised).
 ERRORS: tuple[type[BaseException], ...] = (RedisError, RedisClusterException, OSError, TimeoutError)
 # What fell back to a degraded mode since the process started, by what (see ``fell_back``).

@@ -54,9 +54,7 @@ class PersistedQueries:
             return found
         try:
             raw = await self.redis.getex(self._key(sha), ex=TTL_SECONDS)
-        except redisconn.ERRORS as exc:
-            if not redisconn.is_outage(exc):
-                raise
+        except redisconn.OUTAGES as exc:
             redisconn.fell_back("persisted query lookup", log, exc, "treated as unknown")
             return None
         if raw is None:
@@ -74,9 +72,7 @@ class PersistedQueries:
         if self.redis is not None and not known:
             try:
                 await self.redis.set(self._key(sha), query.encode("utf-8", "surrogatepass"), ex=TTL_SECONDS)
-            except redisconn.ERRORS as exc:
-                if not redisconn.is_outage(exc):
-                    raise
+            except redisconn.OUTAGES as exc:
                 redisconn.fell_back("persisted query registration", log, exc, "not registered")
                 return False
         return True

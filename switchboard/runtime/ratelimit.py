@@ -30,7 +30,7 @@ each caller's latest view, and carries on from it while Redis does not answer.
 **Single Redis or Redis Cluster.** Every script and command here touches one
 key, passed in ``KEYS`` (never built inside a script), so each runs on the
 master owning that key's slot, and the same code serves both. While Redis is
-away (``redisconn.is_outage``) each falls back as said above, counted and logged
+away (``redisconn.OUTAGES``) each falls back as said above, counted and logged
 by ``redisconn.fell_back``; any other failure (an error reply such as ``MOVED``
 from a cluster node reached by a plain client, ``WRONGTYPE``, ``NOSCRIPT``) is
 raised, never hidden behind a fallback.
@@ -114,9 +114,7 @@ class RateLimiter:
             members = [f"{stamp}:{i}" for i in range(wanted)]
             try:
                 added = int(await self._script(keys=[key], args=[time.time(), WINDOW_SECONDS, limit, *members]))
-            except redisconn.ERRORS as exc:
-                if not redisconn.is_outage(exc):
-                    raise
+            except redisconn.OUTAGES as exc:
                 # Counting in the database is still right for rows that reach
                 # it, only not atomic across processes; better than refusing all.
                 redisconn.fell_back(f"{self.name} limit", log, exc, "counting in the database")
@@ -141,9 +139,7 @@ class RateLimiter:
             return
         try:
             await self.redis.zrem(grant.key, *unused)
-        except redisconn.ERRORS as exc:
-            if not redisconn.is_outage(exc):
-                raise
+        except redisconn.OUTAGES as exc:
             # They expire with the window.
             redisconn.fell_back(f"{self.name} release", log, exc, "slots come back when the window ends")
 
@@ -192,9 +188,7 @@ class Throttle:
         if self.redis is not None:
             try:
                 return bool(await self.redis.set(f"{self.prefix}:{key}", 1, nx=True, px=int(self.window * 1000)))
-            except redisconn.ERRORS as exc:
-                if not redisconn.is_outage(exc):
-                    raise
+            except redisconn.OUTAGES as exc:
                 # Throttled per process instead of refused: what it spares is noise, not state.
                 redisconn.fell_back(f"{self.name} throttle", log, exc, "throttling in this process")
         return self._go_here(key)
@@ -261,9 +255,7 @@ class QueryCostLimiter:
             key = self.key(org, sub)
             try:
                 spent, level = await self._script(keys=[key], args=[capacity, rate, cost])
-            except redisconn.ERRORS as exc:
-                if not redisconn.is_outage(exc):
-                    raise
+            except redisconn.OUTAGES as exc:
                 # Each process limiting on its own is looser, not wrong; better than refusing all.
                 redisconn.fell_back("query cost budget", log, exc, "limiting in this process")
             else:

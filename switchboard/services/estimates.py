@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from switchboard.models import Agent, Queue, QueueEntry
 from switchboard.rules.enums import AgentStatus, Priority, QueueEntryStatus
@@ -16,19 +17,29 @@ HISTORY_ROWS = 2000
 
 async def _recent_assignments(tenant: Tenant, queue_ids: list[int], now: datetime) -> dict[int, list[Assignment]]:
     """Per queue, (assigned_at, agent id, enqueued_at) of its entries assigned within the window, newest
-    first: one query for all the queues, capped at ``HISTORY_ROWS`` each (together in SQL, then each)."""
-    rows = await (
-        tenant.q(QueueEntry)
-        .filter(queue_id__in=queue_ids, status=QueueEntryStatus.ASSIGNED, assigned_at__gte=now - HISTORY_WINDOW)
-        .order_by("-assigned_at")
-        .limit(HISTORY_ROWS * len(queue_ids))
-        .values_list("queue_id", "assigned_at", "assigned_agent_id", "enqueued_at")
-    )
+    first, at most ``HISTORY_ROWS`` each: one query for all the queues, capped at ``HISTORY_ROWS`` each
+    together; when that cap is reached a busy queue may have pushed a quieter one's rows out, so each
+    queue short of its own cap is read again alone (an hour of more than ``HISTORY_ROWS`` assignments)."""
+    cap = HISTORY_ROWS * len(queue_ids)
+    rows = await _assignments(tenant, queue_ids, now, cap)
     found: dict[int, list[Assignment]] = {pk: [] for pk in queue_ids}
     for queue_id, *assignment in rows:
         if len(found[queue_id]) < HISTORY_ROWS:
             found[queue_id].append(tuple(assignment))  # type: ignore[arg-type]
+    if len(queue_ids) > 1 and len(rows) >= cap:
+        for pk in [pk for pk, got in found.items() if len(got) < HISTORY_ROWS]:
+            found[pk] = [tuple(a) for _, *a in await _assignments(tenant, [pk], now, HISTORY_ROWS)]
     return found
+
+
+async def _assignments(tenant: Tenant, queue_ids: list[int], now: datetime, limit: int) -> list[Any]:
+    return list(
+        await tenant.q(QueueEntry)
+        .filter(queue_id__in=queue_ids, status=QueueEntryStatus.ASSIGNED, assigned_at__gte=now - HISTORY_WINDOW)
+        .order_by("-assigned_at")
+        .limit(limit)
+        .values_list("queue_id", "assigned_at", "assigned_agent_id", "enqueued_at")
+    )
 
 
 async def _online_agents(tenant: Tenant) -> list[OnlineAgent]:

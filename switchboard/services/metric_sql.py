@@ -19,7 +19,7 @@ from tortoise.queryset import QuerySet
 
 from switchboard.rules.enums import InviteStatus, QueueEntryStatus, TransferTrigger
 from switchboard.rules.metrics import Bucket, EntryGroup, InviteGroup
-from switchboard.services.pagination import parameterized_sql
+from switchboard.services.statements import parameterized_sql
 
 _WIDTH = {Bucket.HOUR: 3600, Bucket.DAY: 86400}
 ASSIGNED = "status = 'ASSIGNED' AND assigned_at IS NOT NULL"

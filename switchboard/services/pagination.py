@@ -12,6 +12,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from switchboard.rules.pagination import KeysetRequest, SortKey
+from switchboard.services.statements import models_of, parameterized_sql
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -135,16 +136,6 @@ def keyset_list(items: list[T], request: KeysetRequest, sort: SortKey) -> Keyset
     return _assemble(window[: request.size + 1], request, sort.values, count)
 
 
-def parameterized_sql(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
-    """``qs`` as SQL with placeholders, and its parameters as the ORM converts them, to run inside a larger
-    statement. Not ``sql(params_inline=True)``: that leaves a subquery's placeholders unfilled, and spells
-    times unlike SQLite stores them."""
-    qs._choose_db_if_not_chosen()
-    qs._make_query()
-    sql, params = qs.query.get_parameterized_sql()
-    return sql, list(params)
-
-
 async def keyset_pages(
     qs: QuerySet[M],
     request: KeysetRequest,
@@ -171,8 +162,7 @@ async def keyset_pages(
         )
         inner, params = parameterized_sql(ranked)
         sql = f"SELECT * FROM ({inner}) AS ranked WHERE ranked.window_rank <= {size + 1} ORDER BY ranked.window_rank"
-        db = ranked._db
-        found: list[M] = await db.executor_class(model=qs.model, db=db).execute_select(sql, params)
+        found: list[M] = await models_of(ranked, sql, params)
         for row in found:  # each list's rows in window (reading) order
             fetched[getattr(row, partition)].append(row)
     return {part: _assemble(rows, request, _key_of(key), count(part)) for part, rows in fetched.items()}

@@ -37,12 +37,28 @@ def _stand_ins(n: int) -> list[int]:
     return [-1 - i for i in range(n)]
 
 
-def _build(make: Make, n: int) -> _Built | None:
-    qs = make(_ORG, _stand_ins(n))
+def parameterized_sql(qs: QuerySet[Any]) -> tuple[str, list[Any]]:
+    """``qs`` as SQL with placeholders, and its parameters as the ORM converts them, to run inside a larger
+    statement. Not ``sql(params_inline=True)``: that leaves a subquery's placeholders unfilled, and spells
+    times unlike SQLite stores them."""
     qs._choose_db_if_not_chosen()
     qs._make_query()
-    sql, made = qs.query.get_parameterized_sql()
-    params = list(made)
+    sql, params = qs.query.get_parameterized_sql()
+    return sql, list(params)
+
+
+async def models_of(qs: QuerySet[Any], sql: str, params: list[Any], related: Any = None) -> list[Any]:
+    """The rows of ``sql`` (``qs``'s columns, ``select_related`` joins as laid out by ``related``) as ``qs``'s
+    Models, made by tortoise's own executor on ``qs``'s connection (as awaiting ``qs`` would)."""
+    qs._choose_db_if_not_chosen()
+    db = qs._db
+    executor = db.executor_class(model=qs.model, db=db, select_related_idx=related)
+    return list(await executor.execute_select(sql, params))
+
+
+def _build(make: Make, n: int) -> _Built | None:
+    qs = make(_ORG, _stand_ins(n))
+    sql, params = parameterized_sql(qs)
     orgs = [i for i, value in enumerate(params) if value == _ORG]
     keys = []
     for stand_in in _stand_ins(n):
@@ -76,8 +92,7 @@ async def select_by_keys(shape: Hashable, make: Make, org: str, keys: Sequence[i
         params[position] = org
     for position, value in zip(positions, keys, strict=True):
         params[position] = value
-    executor = db.executor_class(model=qs.model, db=db, select_related_idx=related)
-    return list(await executor.execute_select(sql, params))
+    return await models_of(qs, sql, params, related)
 
 
 async def select_one(shape: Hashable, make: Make, org: str, pk: int) -> Any:
