@@ -170,7 +170,10 @@ async def send(tenant: Tenant, outbox: Outbox, caller: policy.Caller, sub: str, 
     message = await _insert(tenant, values)
     if message is None:
         raced = await _first(tenant, thread.id, key, client_id)
-        assert raced is not None  # the unique index refused ours: theirs is committed
+        if raced is None:
+            # The insert names no conflict target (SQLite's OR IGNORE also skips a NOT NULL
+            # violation): a skipped row with no retry behind it is a bug, never an answer.
+            raise RuntimeError(f"message insert on thread {thread.id} skipped without a committed retry")
         return Posted(raced, thread, created=False)
     await _touch(thread, message, now)
     posted = MessagePosted(
